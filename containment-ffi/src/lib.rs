@@ -1,0 +1,1 @@
+//! C ABI for containment (filled by the C-library issue).

@@ -1,0 +1,212 @@
+//! The child side of a spawn: the sandbox's init and the program's process up to
+//! `execve`. Nothing else lives here.
+//!
+//! Everything in this module runs between `clone3` and `execve` in a copy of a
+//! possibly multithreaded process, so it must contain no call of `malloc` or
+//! `free`, take no lock, format nothing and never panic: it makes raw system calls
+//! (`crate::sys`) on bytes the supervisor prepared in a [`Plan`], and reports
+//! failures as fixed-size records. The test `tests/no_alloc.rs` runs the whole
+//! pipeline under a global allocator that kills any process but the supervisor
+//! that allocates.
+#![allow(unsafe_code)]
+
+mod buf;
+mod fs;
+mod program;
+
+use std::cell::Cell;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use crate::error::Stage;
+use crate::report::Record;
+use crate::spawn::plan::Plan;
+use crate::sys;
+
+/// Path index meaning "the working directory" in a failure.
+pub(crate) const PATH_CWD: i32 = -2;
+/// Path index meaning "the program" in a failure.
+pub(crate) const PATH_PROGRAM: i32 = -3;
+
+/// Descriptors the init starts with, all created by the supervisor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChildFds {
+    /// Write end of the report pipe.
+    pub report: RawFd,
+    /// Read end of the go-ahead pipe, or -1 when the supervisor has nothing to do
+    /// after `clone3`.
+    pub sync: RawFd,
+    /// Sources of the program's descriptors 0, 1, 2; -1 leaves one as inherited.
+    pub stdio: [RawFd; 3],
+}
+
+/// A failed step: the stage, the error, and the index of the path involved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub stage: Stage,
+    pub errno: Errno,
+    pub path: i32,
+}
+
+/// Attaches a stage (and a path) to a system call's error.
+trait At<T> {
+    fn at(self, stage: Stage) -> Result<T, Failure>;
+    fn at_path(self, stage: Stage, path: i32) -> Result<T, Failure>;
+}
+
+impl<T> At<T> for Result<T, Errno> {
+    fn at(self, stage: Stage) -> Result<T, Failure> {
+        self.at_path(stage, crate::report::NO_PATH)
+    }
+    fn at_path(self, stage: Stage, path: i32) -> Result<T, Failure> {
+        self.map_err(|errno| Failure { stage, errno, path })
+    }
+}
+
+fn report(fd: RawFd, record: Record) {
+    // A failed write means the supervisor is gone; there is nobody to tell.
+    let _ = sys::write(fd, &record.to_bytes());
+}
+
+/// `clone3`s the sandbox's init into new namespaces and returns its pid and pidfd
+/// in the supervisor; the init runs [`run_init`] and never returns here.
+///
+/// Every signal is blocked in the calling thread around the call, so no handler of
+/// the host process (Python's, for instance) can run in the child before the init
+/// takes over its signals; the caller's mask is restored afterwards. The exit
+/// signal is 0: no SIGCHLD reaches the host, and a host that reaps with
+/// `waitpid(-1)` cannot take the sandbox's status (it is waited for through its
+/// pidfd with `__WALL`).
+pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds) -> Result<(libc::pid_t, OwnedFd), Errno> {
+    let mut pidfd: RawFd = -1;
+    let mut args = sys::CloneArgs {
+        flags: plan.clone_flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: 0,
+        ..sys::CloneArgs::default()
+    };
+    let old = sys::sigmask(libc::SIG_SETMASK, &sys::sigset(true))?;
+    // SAFETY: the child runs only `run_init`, which is async-signal-safe (this
+    // module's contract) and never returns; the arguments ask for no shared memory.
+    let forked = unsafe { sys::clone3(&mut args) };
+    if let Ok(sys::Forked::Child) = forked {
+        run_init(plan, fds);
+    }
+    let _ = sys::sigmask(libc::SIG_SETMASK, &old);
+    match forked? {
+        sys::Forked::Parent(pid) => {
+            // SAFETY: with CLONE_PIDFD the kernel stored a new descriptor that
+            // nothing else owns.
+            Ok((pid, unsafe { OwnedFd::from_raw_fd(pidfd) }))
+        }
+        sys::Forked::Child => unreachable!("the child never returns from run_init"),
+    }
+}
+
+/// The sandbox's init: builds the sandbox, starts the program, then reaps every
+/// process and forwards signals until the program ends.
+///
+/// Called in the child of `clone3`, with every signal blocked.
+pub(crate) fn run_init(plan: &Plan, fds: &ChildFds) -> ! {
+    match init(plan, fds) {
+        Ok(never) => match never {},
+        Err(f) => {
+            report(fds.report, Record::error(f.stage as u32, f.errno as i32, f.path));
+            sys::exit_now(1)
+        }
+    }
+}
+
+enum Never {}
+
+fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+    close_inherited(fds).at(Stage::Prepare)?;
+    if fds.sync >= 0 {
+        let mut go = [0u8; 1];
+        if sys::read(fds.sync, &mut go).at(Stage::Sync)? == 0 {
+            // The supervisor gave up on this sandbox before releasing it.
+            sys::exit_now(1);
+        }
+        sys::close(fds.sync);
+    }
+    fs::build(&plan.fs)?;
+    sys::sethostname(&plan.hostname).at(Stage::Hostname)?;
+    let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
+
+    let shared = program::Shared { plan, fds, failure: Cell::new(None) };
+    let pid = program::start(&shared).at(Stage::Fork)?;
+    if let Some(f) = shared.failure.get() {
+        let _ = sys::waitpid(pid, 0);
+        return Err(f);
+    }
+    // The program holds its descriptors now; the init keeps none of them, so
+    // pipes see end-of-file when the program closes them.
+    for fd in [0, 1, 2].into_iter().chain(fds.stdio) {
+        if fd >= 0 {
+            sys::close(fd);
+        }
+    }
+    report(fds.report, Record::started(pid));
+    serve(pid, signals, fds.report)
+}
+
+/// Closes every descriptor the supervisor had open except the ones the init needs
+/// (0-2, the pipes, the program's stdio sources), so that no other sandbox's pipe
+/// or host file is held by this one.
+fn close_inherited(fds: &ChildFds) -> Result<(), Errno> {
+    let mut keep = [0, 1, 2, fds.report, fds.sync, fds.stdio[0], fds.stdio[1], fds.stdio[2]];
+    keep.sort_unstable();
+    let mut next: libc::c_uint = 0;
+    for fd in keep {
+        if fd < 0 {
+            continue;
+        }
+        let fd = fd as libc::c_uint;
+        if fd > next {
+            sys::close_range(next, fd - 1, 0)?;
+        }
+        if fd >= next {
+            next = fd + 1;
+        }
+    }
+    sys::close_range(next, libc::c_uint::MAX, 0)
+}
+
+/// The init's loop: forwards signals to the program, reaps every child, reports the
+/// program's wait status and exits when it ends (the kernel then kills whatever is
+/// left in the PID namespace). Exits at once if the supervisor is gone.
+fn serve(program: libc::pid_t, signals: RawFd, report_fd: RawFd) -> ! {
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+    loop {
+        let mut pfds = [
+            libc::pollfd { fd: signals, events: libc::POLLIN, revents: 0 },
+            // Polling the write end of the report pipe gives POLLERR once every read
+            // end is closed: the supervisor process has died.
+            libc::pollfd { fd: report_fd, events: 0, revents: 0 },
+        ];
+        if sys::poll(&mut pfds, -1).is_err() {
+            sys::exit_now(1);
+        }
+        if pfds[1].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+            sys::exit_now(1);
+        }
+        if pfds[0].revents & libc::POLLIN == 0 {
+            continue;
+        }
+        if sys::read(signals, &mut info) != Ok(info.len()) {
+            continue;
+        }
+        let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as libc::c_int;
+        if signo != libc::SIGCHLD {
+            let _ = sys::kill(program, signo);
+            continue;
+        }
+        while let Ok(Some((pid, status))) = sys::waitpid(-1, libc::WNOHANG | libc::__WALL) {
+            if pid == program {
+                report(report_fd, Record::exited(status));
+                sys::exit_now(0);
+            }
+        }
+    }
+}

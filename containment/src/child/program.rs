@@ -1,0 +1,142 @@
+//! The program's process, from the init's `clone` to `execve`.
+//!
+//! It is started with `CLONE_VM | CLONE_VFORK`: it shares the init's memory and the
+//! init sleeps until it calls `execve` or exits, so no page tables are copied and a
+//! failure is reported by writing it into [`Shared::failure`] before `_exit`.
+
+use std::cell::{Cell, UnsafeCell};
+
+use nix::errno::Errno;
+
+use super::{At, ChildFds, Failure, PATH_CWD, PATH_PROGRAM};
+use crate::error::Stage;
+use crate::spawn::plan::Plan;
+use crate::sys;
+
+/// What the init and the program's process share while the init sleeps.
+pub(super) struct Shared<'a> {
+    pub plan: &'a Plan,
+    pub fds: &'a ChildFds,
+    pub failure: Cell<Option<Failure>>,
+}
+
+const STACK_SIZE: usize = 64 * 1024;
+
+/// The program process's stack. A static, so starting the program allocates
+/// nothing; each init is its own process with its own copy-on-write copy of it,
+/// and only one program process per init runs on it, while the init sleeps.
+#[repr(C, align(16))]
+struct Stack(UnsafeCell<[u8; STACK_SIZE]>);
+
+// SAFETY: the stack is only ever used by the one vfork-style child of an init, in
+// the init's private copy of this process's memory; no two threads touch it.
+unsafe impl Sync for Stack {}
+
+static STACK: Stack = Stack(UnsafeCell::new([0; STACK_SIZE]));
+
+/// Starts the program's process; returns its pid once it has called `execve`
+/// successfully or failed (then `shared.failure` is set).
+pub(super) fn start(shared: &Shared<'_>) -> Result<libc::pid_t, Errno> {
+    // SAFETY: one past the end of the static stack array, which is 16-byte aligned
+    // and a multiple of 16 long, so the top is aligned as the ABI wants.
+    let top = unsafe { STACK.0.get().cast::<u8>().add(STACK_SIZE) };
+    // SAFETY: the stack is reserved for this child (see `Stack`); `main` runs only
+    // async-signal-safe code and ends in `execve` or `_exit`; `shared` outlives the
+    // call because the caller sleeps until the child has exec'd or exited.
+    unsafe { sys::clone_vfork(main, top.cast(), (shared as *const Shared<'_>).cast_mut().cast()) }
+}
+
+extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `start` passes a pointer to a `Shared` that stays valid while this
+    // process runs (the init is suspended by CLONE_VFORK).
+    let shared = unsafe { &*(arg as *const Shared<'_>) };
+    let failure = match exec(shared.plan, shared.fds) {
+        Err(f) => f,
+        Ok(never) => match never {},
+    };
+    shared.failure.set(Some(failure));
+    sys::exit_now(127)
+}
+
+enum Never {}
+
+/// Sets up the process as the program expects to find it, then `execve`.
+fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+    sys::setsid().at(Stage::Setsid)?;
+    connect_stdio(fds).at(Stage::Stdio)?;
+    // Handlers installed by the supervisor would be reset by execve, but ignored
+    // signals (SIGPIPE in Rust and Python programs) would stay ignored.
+    for sig in 1..65 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            let _ = sys::reset_signal(sig);
+        }
+    }
+    drop_privileges(plan)?;
+    sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
+    sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
+    sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
+
+    // Like execvp: a candidate that is missing is skipped; EACCES is remembered
+    // and reported if nothing else works; any other error stops the search.
+    let mut seen_eacces = false;
+    let mut last = Errno::ENOENT;
+    for path in &plan.candidates {
+        // SAFETY: argv and envp are NULL-terminated arrays of C strings owned by
+        // the plan, which outlives this call.
+        let e = unsafe { sys::execve(path, plan.argv.as_ptr(), plan.envp.as_ptr()) };
+        match e {
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG => last = e,
+            Errno::EACCES => seen_eacces = true,
+            other => {
+                last = other;
+                break;
+            }
+        }
+    }
+    let errno = if seen_eacces && matches!(last, Errno::ENOENT | Errno::ENOTDIR) { Errno::EACCES } else { last };
+    Err(Failure { stage: Stage::Exec, errno, path: PATH_PROGRAM })
+}
+
+/// Connects descriptors 0-2 to their sources. A source that is itself one of 0-2
+/// (and not its own target) is first moved above 2, so no dup2 overwrites a
+/// source still needed.
+fn connect_stdio(fds: &ChildFds) -> Result<(), Errno> {
+    let mut src = fds.stdio;
+    for (target, s) in src.iter_mut().enumerate() {
+        if *s >= 0 && *s < 3 && *s != target as i32 {
+            *s = sys::dup_above(*s, 3)?;
+        }
+    }
+    for (target, s) in src.into_iter().enumerate() {
+        let target = target as i32;
+        if s == target {
+            sys::clear_cloexec(s)?;
+        } else if s >= 0 {
+            sys::dup2(s, target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Empties the bounding and ambient sets, switches ids, then empties the effective,
+/// permitted and inheritable sets. The bounding set is emptied first because that
+/// needs `CAP_SETPCAP`, which switching to a non-root uid takes away.
+fn drop_privileges(plan: &Plan) -> Result<(), Failure> {
+    for cap in 0..=plan.last_cap {
+        match sys::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong) {
+            Ok(_) | Err(Errno::EINVAL) => {}
+            Err(e) => return Err(Failure { stage: Stage::Capabilities, errno: e, path: crate::report::NO_PATH }),
+        }
+    }
+    match sys::clear_ambient_caps() {
+        Ok(()) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(Failure { stage: Stage::Capabilities, errno: e, path: crate::report::NO_PATH }),
+    }
+    if let Some(ids) = &plan.ids {
+        sys::setgroups(&ids.groups).at(Stage::Identity)?;
+        sys::setresgid(ids.gid).at(Stage::Identity)?;
+        sys::setresuid(ids.uid).at(Stage::Identity)?;
+    }
+    sys::capset(0, 0, 0).at(Stage::Capabilities)
+}

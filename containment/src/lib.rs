@@ -1,0 +1,51 @@
+//! containment runs a Linux program in a constrained environment, and is made to
+//! be embedded: job runners, CI test runners, judges and process supervisors link
+//! it instead of shelling out to another tool.
+//!
+//! ```no_run
+//! use containment::{Sandbox, Stdio};
+//!
+//! # fn main() -> containment::Result<()> {
+//! let out = Sandbox::new()                  // the embedded default root, no network
+//!     .hostname("job-17")
+//!     .command("/bin/sh")
+//!     .args(["-c", "echo hello from $(hostname)"])
+//!     .stdout(Stdio::piped())
+//!     .output()?;
+//! assert!(out.status.success());
+//! assert_eq!(out.stdout, b"hello from job-17\n");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`Sandbox`] is a plain description; [`Sandbox::command`] makes a [`Command`]
+//! shaped like `std::process::Command`; [`Command::spawn`] gives a [`Child`] whose
+//! [`Child::wait`] returns an [`Outcome`]. Each sandbox gets new mount, PID, UTS,
+//! IPC, network (loopback only) and cgroup namespaces, a private root, no
+//! capabilities, `no_new_privs`, a new session, a minimal environment and no
+//! inherited descriptor but 0-2. Dropping a `Child` kills and reaps everything in
+//! its sandbox.
+//!
+//! Requirements: Linux 5.12 or later (`clone3`, the new mount API, `openat2`,
+//! `mount_setattr`, `close_range`), and root (`CAP_SYS_ADMIN`).
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod child;
+mod command;
+mod error;
+mod mount;
+mod process;
+mod report;
+mod resource;
+mod sandbox;
+mod spawn;
+mod sys;
+
+pub use command::{Command, Stdio, DEFAULT_PATH};
+pub use error::{Errno, Error, Result, Stage, ValueKind};
+pub use process::{Child, ChildStderr, ChildStdin, ChildStdout, ExitStatus, Outcome, Output, Usage};
+pub use resource::{validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, TmpfsSpec};
+pub use sandbox::Sandbox;

@@ -1,0 +1,90 @@
+//! The supervisor's side of a spawn: validate and compile the plan, open the
+//! descriptors, `clone3` the init, and learn whether the program started.
+
+pub(crate) mod plan;
+mod stdio;
+
+use std::ffi::OsStr;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+
+use crate::child::{self, ChildFds, PATH_CWD, PATH_PROGRAM};
+use crate::command::{Command, Defaults};
+use crate::error::{Error, Result, Stage};
+use crate::process::{read_record, Child};
+use crate::report::{Kind, Record};
+use plan::Plan;
+use stdio::StdioFds;
+
+/// Spawns `cmd`: returns once the program's `execve` succeeded, or with the error
+/// that stopped it. On error, the sandbox is killed and reaped before returning.
+pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
+    let plan = Plan::compile(cmd)?;
+    let mut io = StdioFds::new(cmd, defaults)?;
+    let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+    let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw() };
+
+    let started = Instant::now();
+    let (pid, pidfd) = child::fork_init(&plan, &fds).map_err(clone_error)?;
+    drop(report_wr);
+    io.close_child_ends();
+
+    let mut child = Child::new(pid, pidfd, report_rd, started);
+    child.stdin = io.stdin.take();
+    child.stdout = io.stdout.take();
+    child.stderr = io.stderr.take();
+    match read_record(child.report_fd()) {
+        Some(Record { kind: Kind::Started, .. }) => Ok(child),
+        Some(rec @ Record { kind: Kind::Error, .. }) => {
+            let err = setup_error(rec, &plan, cmd);
+            drop(child); // kills and reaps what is left of the sandbox
+            Err(err)
+        }
+        other => {
+            let how = match child.reap() {
+                Ok(e) if e.code == libc::CLD_EXITED => format!("exit code {}", e.status),
+                Ok(e) => format!("signal {}", e.status),
+                Err(e) => format!("{e}"),
+            };
+            Err(Error::InitDied(format!("{how}, report {other:?}")))
+        }
+    }
+}
+
+fn clone_error(e: Errno) -> Error {
+    match e {
+        Errno::EPERM => Error::Unsupported {
+            feature: "namespaces",
+            reason: "creating mount, PID, UTS, IPC, network and cgroup namespaces needs CAP_SYS_ADMIN; \
+                     run as root"
+                .into(),
+        },
+        Errno::ENOSYS => Error::Unsupported { feature: "clone3", reason: "this kernel is older than Linux 5.3".into() },
+        e => Error::Setup { stage: Stage::Clone, errno: e, path: None },
+    }
+}
+
+/// Turns an error record from the init into the error it stands for.
+fn setup_error(rec: Record, plan: &Plan, cmd: &Command) -> Error {
+    let errno = Errno::from_raw(rec.errno);
+    let stage = Stage::from_raw(rec.stage).unwrap_or(Stage::Prepare);
+    if stage == Stage::Exec {
+        let program = PathBuf::from(&cmd.program);
+        return match errno {
+            Errno::ENOENT | Errno::ENOTDIR => Error::ProgramNotFound { program },
+            errno => Error::NotExecutable { program, errno },
+        };
+    }
+    let path = match rec.value {
+        PATH_CWD => Some(PathBuf::from(OsStr::from_bytes(plan.cwd.as_bytes()))),
+        PATH_PROGRAM => Some(plan.program.clone()),
+        i if i >= 0 => plan.fs.paths.get(i as usize).cloned(),
+        _ => None,
+    };
+    Error::Setup { stage, errno, path }
+}

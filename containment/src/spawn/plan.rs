@@ -1,0 +1,342 @@
+//! The immutable plan of one spawn: every byte the child side needs, prepared in
+//! the supervisor before `clone3`, so that the child allocates nothing.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use crate::command::{Command, EnvBase, DEFAULT_PATH};
+use crate::error::{Error, Result, ValueKind};
+use crate::mount::{self, FsPlan};
+
+/// A NULL-terminated array of C strings, as `execve` wants it. The pointers point
+/// into `strings`, which they live with.
+pub(crate) struct CStringArray {
+    /// Owns what `ptrs` points to.
+    #[cfg_attr(not(test), allow(dead_code))]
+    strings: Vec<CString>,
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl CStringArray {
+    fn new(strings: Vec<CString>) -> CStringArray {
+        let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        CStringArray { strings, ptrs }
+    }
+
+    pub fn as_ptr(&self) -> *const *const libc::c_char {
+        self.ptrs.as_ptr()
+    }
+
+    #[cfg(test)]
+    pub fn strings(&self) -> &[CString] {
+        &self.strings
+    }
+}
+
+/// Ids the program switches to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ids {
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+    pub groups: Vec<libc::gid_t>,
+}
+
+/// Everything the child side of a spawn reads.
+pub(crate) struct Plan {
+    /// `CLONE_NEW*` flags for `clone3`.
+    pub clone_flags: u64,
+    /// The filesystem to build.
+    pub fs: FsPlan,
+    /// The host name inside.
+    pub hostname: Vec<u8>,
+    /// Full paths to try with `execve`, in order (one unless `PATH` is searched).
+    pub candidates: Vec<CString>,
+    pub argv: CStringArray,
+    pub envp: CStringArray,
+    /// The working directory inside.
+    pub cwd: CString,
+    /// Ids to switch to, if any.
+    pub ids: Option<Ids>,
+    /// The highest capability number of this kernel.
+    pub last_cap: u32,
+    /// The program as given, for errors.
+    pub program: PathBuf,
+}
+
+const DEFAULT_HOSTNAME: &str = "sandbox";
+
+impl Plan {
+    /// Validates `cmd` and its sandbox and compiles the plan.
+    ///
+    /// # Errors
+    /// Every kind of bad input, as [`Error::InvalidValue`] or [`Error::InvalidConfig`];
+    /// [`Error::Os`] when a host path the plan needs cannot be read.
+    pub fn compile(cmd: &Command) -> Result<Plan> {
+        let sandbox = &cmd.sandbox;
+        let clone_flags = (libc::CLONE_NEWNS
+            | libc::CLONE_NEWPID
+            | libc::CLONE_NEWUTS
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWCGROUP) as u64;
+
+        let hostname = match &sandbox.hostname {
+            Some(h) => validate_hostname(h)?,
+            None => DEFAULT_HOSTNAME.as_bytes().to_vec(),
+        };
+
+        if cmd.program.is_empty() {
+            return Err(Error::invalid(ValueKind::Argument, "", "the program is empty", "a program name or path"));
+        }
+        let mut argv = vec![arg_cstring(cmd.arg0.as_deref().unwrap_or(&cmd.program))?];
+        for a in &cmd.args {
+            argv.push(arg_cstring(a)?);
+        }
+
+        let env = environment(cmd)?;
+        let path_var = env.iter().find(|(k, _)| k.as_bytes() == b"PATH").map(|(_, v)| v.clone());
+        let candidates = candidates(&cmd.program, path_var.as_deref())?;
+        let envp = env
+            .into_iter()
+            .map(|(k, v)| {
+                let mut kv = k.into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).expect("validated: no NUL")
+            })
+            .collect();
+
+        let cwd = match &cmd.cwd {
+            None => c"/".to_owned(),
+            Some(dir) => {
+                if dir.as_os_str().is_empty() {
+                    return Err(Error::invalid(
+                        ValueKind::Path,
+                        "",
+                        "the working directory is empty",
+                        "a directory inside the sandbox",
+                    ));
+                }
+                mount::cstring_path(dir)?
+            }
+        };
+
+        let ids = sandbox.user.map(|(uid, gid)| Ids { uid, gid, groups: sandbox.groups.clone() });
+        let fs = mount::compile(sandbox, false)?;
+
+        Ok(Plan {
+            clone_flags,
+            fs,
+            hostname,
+            candidates,
+            argv: CStringArray::new(argv),
+            envp: CStringArray::new(envp),
+            cwd,
+            ids,
+            last_cap: last_cap(),
+            program: PathBuf::from(&cmd.program),
+        })
+    }
+}
+
+fn validate_hostname(h: &OsStr) -> Result<Vec<u8>> {
+    const EXPECTED: &str = "1 to 64 characters out of A-Z a-z 0-9 . - _, such as job-17";
+    let b = h.as_bytes();
+    if b.is_empty() || b.len() > 64 {
+        return Err(Error::invalid(
+            ValueKind::Hostname,
+            b,
+            format!("length {} is not within 1..=64", b.len()),
+            EXPECTED,
+        ));
+    }
+    if let Some(c) = b.iter().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))) {
+        return Err(Error::invalid(
+            ValueKind::Hostname,
+            b,
+            format!("character {:?} is not allowed", *c as char),
+            EXPECTED,
+        ));
+    }
+    Ok(b.to_vec())
+}
+
+fn arg_cstring(a: &OsStr) -> Result<CString> {
+    CString::new(a.as_bytes()).map_err(|_| {
+        Error::invalid(ValueKind::Argument, a.as_bytes(), "contains a NUL byte", "arguments without NUL bytes")
+    })
+}
+
+/// The program's environment, sorted by name, validated.
+fn environment(cmd: &Command) -> Result<Vec<(OsString, OsString)>> {
+    const EXPECTED: &str = "a non-empty name without '=' or NUL, and a value without NUL";
+    let mut env: std::collections::BTreeMap<OsString, OsString> = match cmd.env_base {
+        EnvBase::Minimal => [("PATH", DEFAULT_PATH), ("HOME", "/")]
+            .into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect(),
+        EnvBase::Empty => Default::default(),
+        EnvBase::Host => std::env::vars_os().collect(),
+    };
+    for (k, v) in &cmd.env {
+        let kb = k.as_bytes();
+        if kb.is_empty() || kb.contains(&b'=') || kb.contains(&0) {
+            let reason = if kb.is_empty() {
+                "the name is empty"
+            } else if kb.contains(&0) {
+                "the name contains a NUL byte"
+            } else {
+                "the name contains '='"
+            };
+            return Err(Error::invalid(ValueKind::Environment, kb, reason, EXPECTED));
+        }
+        match v {
+            Some(v) if v.as_bytes().contains(&0) => {
+                return Err(Error::invalid(
+                    ValueKind::Environment,
+                    v.as_bytes(),
+                    "the value contains a NUL byte",
+                    EXPECTED,
+                ));
+            }
+            Some(v) => {
+                env.insert(k.clone(), v.clone());
+            }
+            None => {
+                env.remove(k);
+            }
+        }
+    }
+    Ok(env.into_iter().collect())
+}
+
+/// The paths `execve` tries: the program itself when it contains a `/`, else each
+/// directory of `path` (the program's own `PATH`, or the default) joined with it.
+fn candidates(program: &OsStr, path: Option<&OsStr>) -> Result<Vec<CString>> {
+    let prog = program.as_bytes();
+    if prog.contains(&0) {
+        return Err(Error::invalid(
+            ValueKind::Argument,
+            prog,
+            "the program contains a NUL byte",
+            "a program name or path without NUL bytes",
+        ));
+    }
+    if prog.contains(&b'/') {
+        return Ok(vec![CString::new(prog).expect("checked: no NUL")]);
+    }
+    let path = path.map(OsStr::as_bytes).unwrap_or(DEFAULT_PATH.as_bytes());
+    let mut out = Vec::new();
+    for dir in path.split(|b| *b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let mut full = dir.to_vec();
+        if !full.ends_with(b"/") {
+            full.push(b'/');
+        }
+        full.extend_from_slice(prog);
+        out.push(CString::new(full).expect("checked: no NUL"));
+    }
+    Ok(out)
+}
+
+/// The highest capability number the running kernel knows.
+fn last_cap() -> u32 {
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(63)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sandbox;
+
+    fn strs(a: &CStringArray) -> Vec<String> {
+        a.strings().iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn program_without_slash_is_searched_in_the_commands_path() {
+        let mut cmd = Sandbox::new().command("ls");
+        cmd.env("PATH", "/a:/b/");
+        let plan = Plan::compile(&cmd).unwrap();
+        let c: Vec<_> = plan.candidates.iter().map(|c| c.to_str().unwrap().to_string()).collect();
+        assert_eq!(c, ["/a/ls", "/b/ls"]);
+        let plan = Plan::compile(&Sandbox::new().command("./x")).unwrap();
+        assert_eq!(plan.candidates, [c"./x".to_owned()]);
+    }
+
+    #[test]
+    fn environment_is_minimal_by_default_and_never_the_hosts() {
+        std::env::set_var("CONTAINMENT_PLAN_TEST_SECRET", "1");
+        let mut cmd = Sandbox::new().command("/bin/true");
+        cmd.env("A", "b");
+        let plan = Plan::compile(&cmd).unwrap();
+        assert_eq!(strs(&plan.envp), ["A=b", "HOME=/", &format!("PATH={DEFAULT_PATH}")]);
+        cmd.env_clear().env("X", "1");
+        assert_eq!(strs(&Plan::compile(&cmd).unwrap().envp), ["X=1"]);
+        cmd.inherit_env();
+        assert!(strs(&Plan::compile(&cmd).unwrap().envp).contains(&"CONTAINMENT_PLAN_TEST_SECRET=1".to_string()));
+    }
+
+    #[test]
+    fn bad_arguments_and_environment_are_typed_errors() {
+        let cases: Vec<(Command, ValueKind)> = vec![
+            (Sandbox::new().command(""), ValueKind::Argument),
+            (
+                {
+                    let mut c = Sandbox::new().command("/bin/true");
+                    c.arg("a\0b");
+                    c
+                },
+                ValueKind::Argument,
+            ),
+            (
+                {
+                    let mut c = Sandbox::new().command("/bin/true");
+                    c.env("A=B", "x");
+                    c
+                },
+                ValueKind::Environment,
+            ),
+            (
+                {
+                    let mut c = Sandbox::new().command("/bin/true");
+                    c.env("", "x");
+                    c
+                },
+                ValueKind::Environment,
+            ),
+            (
+                {
+                    let mut c = Sandbox::new().command("/bin/true");
+                    c.env("A", "x\0");
+                    c
+                },
+                ValueKind::Environment,
+            ),
+            (Sandbox::new().hostname("bad host").command("/bin/true"), ValueKind::Hostname),
+            (Sandbox::new().hostname("").command("/bin/true"), ValueKind::Hostname),
+            (Sandbox::new().hostname("a".repeat(65)).command("/bin/true"), ValueKind::Hostname),
+        ];
+        for (cmd, kind) in cases {
+            match Plan::compile(&cmd) {
+                Err(Error::InvalidValue { kind: k, .. }) => assert_eq!(k, kind, "{cmd:?}"),
+                Err(e) => panic!("{cmd:?}: {e}"),
+                Ok(_) => panic!("{cmd:?} was accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn argv0_defaults_to_the_program() {
+        let mut cmd = Sandbox::new().command("/bin/echo");
+        cmd.args(["a", "b"]);
+        assert_eq!(strs(&Plan::compile(&cmd).unwrap().argv), ["/bin/echo", "a", "b"]);
+        cmd.arg0("echo");
+        assert_eq!(strs(&Plan::compile(&cmd).unwrap().argv), ["echo", "a", "b"]);
+    }
+}

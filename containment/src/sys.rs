@@ -1,0 +1,585 @@
+//! Thin wrappers over the system calls the crate makes, and nothing else.
+//!
+//! Every wrapper is a direct system call (or a glibc function that is one), takes
+//! `&CStr` for paths and raw descriptors, never allocates and never takes a lock, so
+//! the child side of a spawn can call them between `clone` and `execve`. Each one
+//! returns `Result<_, Errno>` through a single conversion, [`check`].
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+/// Converts a raw `-1`-means-error return value into a `Result`.
+fn check(ret: libc::c_long) -> Result<libc::c_long, Errno> {
+    if ret == -1 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn check_int(ret: libc::c_int) -> Result<libc::c_int, Errno> {
+    if ret == -1 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+// The new mount API (Linux 5.2+, `mount_setattr` 5.12+). glibc 2.36 has no
+// wrappers and the `libc` crate no constants for these on GNU targets.
+pub const OPEN_TREE_CLONE: libc::c_uint = 1;
+pub const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+pub const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
+pub const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+pub const FSOPEN_CLOEXEC: libc::c_uint = 1;
+pub const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+pub const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+pub const FSCONFIG_SET_STRING: libc::c_uint = 1;
+pub const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+pub const MOUNT_ATTR_RDONLY: u64 = 0x01;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x02;
+pub const MOUNT_ATTR_NODEV: u64 = 0x04;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x08;
+
+/// `struct mount_attr` of `mount_setattr(2)`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// `struct clone_args` of `clone3(2)` (version 2, with `cgroup`).
+#[repr(C, align(8))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+/// What `clone3` returned: in the parent, the child's pid; in the child, nothing.
+pub enum Forked {
+    Parent(libc::pid_t),
+    Child,
+}
+
+/// `clone3(args, sizeof args)` without a new stack: the child continues on a copy
+/// of the caller's stack, as after `fork`.
+///
+/// # Safety
+/// In the child, only async-signal-safe code may run until `execve` or `_exit`: the
+/// child is a copy of a possibly multithreaded process in which another thread may
+/// have held a lock (the allocator's, stdio's) at the moment of the call. glibc's
+/// cached thread id is also stale in the child, so functions that use it (`raise`,
+/// `abort`, `pthread_*`) must not be called. `args` must not ask for `CLONE_VM`,
+/// `CLONE_VFORK` or `CLONE_THREAD`.
+pub unsafe fn clone3(args: &mut CloneArgs) -> Result<Forked, Errno> {
+    // SAFETY: `args` points to a valid, correctly sized `clone_args`; the caller
+    // upholds the contract about what the child may do.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    match check(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
+}
+
+/// `clone(f, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, arg)`: starts `f(arg)` in a
+/// new process that shares the caller's memory; the caller is suspended until the
+/// new process calls `execve` or exits.
+///
+/// # Safety
+/// `stack_top` must be the 16-byte aligned top of a stack that nothing else uses
+/// while the new process runs, big enough for `f`. `f` must only run
+/// async-signal-safe code and must not return to code that assumes it is the
+/// caller; `arg` must stay valid until the call returns.
+pub unsafe fn clone_vfork(
+    f: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    stack_top: *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> Result<libc::pid_t, Errno> {
+    // SAFETY: upheld by the caller, see above.
+    let ret = unsafe { libc::clone(f, stack_top, libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, arg) };
+    check_int(ret)
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
+pub fn pidfd_send_signal(pidfd: RawFd, sig: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: plain system call on integers; a NULL siginfo is allowed.
+    check(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd, sig, std::ptr::null::<libc::siginfo_t>(), 0) })
+        .map(drop)
+}
+
+/// What `waitid` reported for a child that ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Exited {
+    /// `CLD_EXITED`, `CLD_KILLED` or `CLD_DUMPED`.
+    pub code: libc::c_int,
+    /// The exit code or the signal number.
+    pub status: libc::c_int,
+    /// The child's resource usage, including the children it waited for.
+    pub rusage: libc::rusage,
+}
+
+/// `waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL | extra, &rusage)`: `None` when
+/// `WNOHANG` is in `extra` and the child has not ended.
+pub fn waitid_pidfd(pidfd: RawFd, extra: libc::c_int) -> Result<Option<Exited>, Errno> {
+    // SAFETY: zeroed siginfo_t and rusage are valid values of these plain C structs.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both out-pointers are valid for writes of their types; the raw
+        // system call takes a fifth `struct rusage *` argument that glibc's wrapper hides.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                libc::P_PIDFD,
+                pidfd,
+                &mut info as *mut libc::siginfo_t,
+                libc::WEXITED | libc::__WALL | extra,
+                &mut rusage as *mut libc::rusage,
+            )
+        };
+        match check(ret) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // SAFETY: waitid filled `info` for a child state change; si_pid is 0 when
+    // WNOHANG found nothing.
+    let pid = unsafe { info.si_pid() };
+    if pid == 0 {
+        return Ok(None);
+    }
+    // SAFETY: as above, the status union member is the one waitid fills.
+    let status = unsafe { info.si_status() };
+    Ok(Some(Exited { code: info.si_code, status, rusage }))
+}
+
+/// `close_range(first, last, flags)`.
+pub fn close_range(first: libc::c_uint, last: libc::c_uint, flags: libc::c_uint) -> Result<(), Errno> {
+    // SAFETY: closing descriptors is memory-safe; the caller owns what it closes.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) }).map(drop)
+}
+
+/// `close(fd)`, ignoring the result (Linux always releases the descriptor).
+pub fn close(fd: RawFd) {
+    // SAFETY: the caller owns `fd`.
+    unsafe { libc::close(fd) };
+}
+
+/// `open_tree(dirfd, path, flags)`.
+pub fn open_tree(dirfd: RawFd, path: &CStr, flags: libc::c_uint) -> Result<RawFd, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string.
+    check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) }).map(|fd| fd as RawFd)
+}
+
+/// `move_mount(from_dirfd, from_path, to_dirfd, to_path, flags)`.
+pub fn move_mount(
+    from_dirfd: RawFd,
+    from_path: &CStr,
+    to_dirfd: RawFd,
+    to_path: &CStr,
+    flags: libc::c_uint,
+) -> Result<(), Errno> {
+    // SAFETY: both paths are valid NUL-terminated strings.
+    check(unsafe {
+        libc::syscall(libc::SYS_move_mount, from_dirfd, from_path.as_ptr(), to_dirfd, to_path.as_ptr(), flags)
+    })
+    .map(drop)
+}
+
+/// `fsopen(fsname, FSOPEN_CLOEXEC)`.
+pub fn fsopen(fsname: &CStr) -> Result<RawFd, Errno> {
+    // SAFETY: `fsname` is a valid NUL-terminated string.
+    check(unsafe { libc::syscall(libc::SYS_fsopen, fsname.as_ptr(), FSOPEN_CLOEXEC) }).map(|fd| fd as RawFd)
+}
+
+/// `fsconfig(fd, FSCONFIG_SET_STRING, key, value, 0)`.
+pub fn fsconfig_string(fd: RawFd, key: &CStr, value: &CStr) -> Result<(), Errno> {
+    // SAFETY: key and value are valid NUL-terminated strings.
+    check(unsafe { libc::syscall(libc::SYS_fsconfig, fd, FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0) })
+        .map(drop)
+}
+
+/// `fsconfig(fd, FSCONFIG_SET_FLAG, key, NULL, 0)`.
+pub fn fsconfig_flag(fd: RawFd, key: &CStr) -> Result<(), Errno> {
+    // SAFETY: key is a valid NUL-terminated string; value may be NULL for a flag.
+    check(unsafe {
+        libc::syscall(libc::SYS_fsconfig, fd, FSCONFIG_SET_FLAG, key.as_ptr(), std::ptr::null::<libc::c_char>(), 0)
+    })
+    .map(drop)
+}
+
+/// `fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`.
+pub fn fsconfig_create(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: no pointers are passed.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd,
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `fsmount(fd, FSMOUNT_CLOEXEC, attrs)`.
+pub fn fsmount(fd: RawFd, attrs: u64) -> Result<RawFd, Errno> {
+    // SAFETY: plain system call on integers.
+    check(unsafe { libc::syscall(libc::SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs) }).map(|fd| fd as RawFd)
+}
+
+/// `mount_setattr(dirfd, path, flags, attr, sizeof attr)`.
+pub fn mount_setattr(dirfd: RawFd, path: &CStr, flags: libc::c_uint, attr: &MountAttr) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated and `attr` a valid `struct mount_attr`.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd,
+            path.as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `openat2(dirfd, path, {flags, mode, resolve}, sizeof how)`.
+pub fn openat2(dirfd: RawFd, path: &CStr, flags: u64, mode: u64, resolve: u64) -> Result<RawFd, Errno> {
+    // SAFETY: open_how is a plain struct of integers; zero is valid for all fields.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    loop {
+        // SAFETY: `path` is NUL-terminated and `how` a valid `struct open_how`.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd,
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        // EAGAIN: a concurrent rename raced with RESOLVE_IN_ROOT; the kernel asks to retry.
+        match check(ret) {
+            Err(Errno::EAGAIN) => continue,
+            r => return r.map(|fd| fd as RawFd),
+        }
+    }
+}
+
+/// `mount(NULL, target, NULL, flags, NULL)`: changes propagation or flags only.
+pub fn mount_flags(target: &CStr, flags: libc::c_ulong) -> Result<(), Errno> {
+    // SAFETY: `target` is NUL-terminated; NULL source, type and data are allowed here.
+    check_int(unsafe { libc::mount(std::ptr::null(), target.as_ptr(), std::ptr::null(), flags, std::ptr::null()) })
+        .map(drop)
+}
+
+/// `pivot_root(new_root, put_old)`.
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    // SAFETY: both paths are NUL-terminated.
+    check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) }).map(drop)
+}
+
+/// `umount2(target, flags)`.
+pub fn umount2(target: &CStr, flags: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: `target` is NUL-terminated.
+    check_int(unsafe { libc::umount2(target.as_ptr(), flags) }).map(drop)
+}
+
+/// `chroot(path)`.
+pub fn chroot(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    check_int(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
+}
+
+/// `chdir(path)`.
+pub fn chdir(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    check_int(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// `fchdir(fd)`.
+pub fn fchdir(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: plain system call on an integer.
+    check_int(unsafe { libc::fchdir(fd) }).map(drop)
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn mkdirat(dirfd: RawFd, path: &CStr, mode: libc::mode_t) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    check_int(unsafe { libc::mkdirat(dirfd, path.as_ptr(), mode) }).map(drop)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn mknodat(dirfd: RawFd, path: &CStr, mode: libc::mode_t, dev: libc::dev_t) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    check_int(unsafe { libc::mknodat(dirfd, path.as_ptr(), mode, dev) }).map(drop)
+}
+
+/// `symlinkat(target, dirfd, linkpath)`.
+pub fn symlinkat(target: &CStr, dirfd: RawFd, linkpath: &CStr) -> Result<(), Errno> {
+    // SAFETY: both strings are NUL-terminated.
+    check_int(unsafe { libc::symlinkat(target.as_ptr(), dirfd, linkpath.as_ptr()) }).map(drop)
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn openat(dirfd: RawFd, path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> Result<RawFd, Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    check_int(unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode as libc::c_uint) })
+}
+
+/// `sethostname(name, len)`.
+pub fn sethostname(name: &[u8]) -> Result<(), Errno> {
+    // SAFETY: the pointer and length describe `name`.
+    check_int(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+}
+
+/// `setsid()`.
+pub fn setsid() -> Result<(), Errno> {
+    // SAFETY: no arguments.
+    check_int(unsafe { libc::setsid() }).map(drop)
+}
+
+/// `dup2(old, new)`.
+pub fn dup2(old: RawFd, new: RawFd) -> Result<(), Errno> {
+    // SAFETY: plain system call on integers; the caller owns `new`.
+    check_int(unsafe { libc::dup2(old, new) }).map(drop)
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, min)`.
+pub fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
+    // SAFETY: plain system call on integers.
+    check_int(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) })
+}
+
+/// Clears `FD_CLOEXEC` on `fd`.
+pub fn clear_cloexec(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: plain system call on integers.
+    check_int(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+}
+
+/// `read(fd, buf, len)`, retried on `EINTR`.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: the pointer and length describe `buf`, valid for writes.
+        let ret = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match check(ret as libc::c_long) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map(|n| n as usize),
+        }
+    }
+}
+
+/// `write(fd, buf, len)`, retried on `EINTR`.
+pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: the pointer and length describe `buf`.
+        let ret = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        match check(ret as libc::c_long) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map(|n| n as usize),
+        }
+    }
+}
+
+/// `poll(fds, n, timeout_ms)`, retried on `EINTR` (with the same timeout).
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: the pointer and length describe `fds`, valid for writes.
+        let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        match check_int(ret) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map(|n| n as usize),
+        }
+    }
+}
+
+/// A full signal set (every signal), or an empty one.
+pub fn sigset(full: bool) -> libc::sigset_t {
+    // SAFETY: sigset_t is a plain bit array; sigfillset/sigemptyset initialise it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        if full {
+            libc::sigfillset(&mut set);
+        } else {
+            libc::sigemptyset(&mut set);
+        }
+        set
+    }
+}
+
+/// `pthread_sigmask(how, set, &old)`: returns the previous mask of this thread.
+pub fn sigmask(how: libc::c_int, set: &libc::sigset_t) -> Result<libc::sigset_t, Errno> {
+    let mut old = sigset(false);
+    // SAFETY: both pointers are valid sigset_t values.
+    let ret = unsafe { libc::pthread_sigmask(how, set, &mut old) };
+    if ret != 0 {
+        return Err(Errno::from_raw(ret));
+    }
+    Ok(old)
+}
+
+/// `rt_sigprocmask(how, set, NULL)` as a raw system call (no glibc bookkeeping:
+/// glibc's wrapper silently keeps its internal signals blocked).
+pub fn sigprocmask_raw(how: libc::c_int, set: &libc::sigset_t) -> Result<(), Errno> {
+    // SAFETY: `set` is a valid kernel sigset (the first 8 bytes of glibc's sigset_t).
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            set as *const libc::sigset_t,
+            std::ptr::null::<libc::sigset_t>(),
+            8usize,
+        )
+    })
+    .map(drop)
+}
+
+/// Resets the disposition of signal `sig` to `SIG_DFL` (errors for `SIGKILL` and
+/// `SIGSTOP` and the signals glibc reserves are ignored by the caller).
+pub fn reset_signal(sig: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: a zeroed sigaction with SIG_DFL handler is valid; the old action is not read.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = libc::SIG_DFL;
+        check_int(libc::sigaction(sig, &act, std::ptr::null_mut())).map(drop)
+    }
+}
+
+/// `signalfd(-1, mask, SFD_CLOEXEC)`.
+pub fn signalfd(mask: &libc::sigset_t) -> Result<RawFd, Errno> {
+    // SAFETY: `mask` is a valid sigset_t.
+    check_int(unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) })
+}
+
+/// `kill(pid, sig)`.
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: plain system call on integers.
+    check_int(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `waitpid(pid, &status, flags)`: `Some((pid, status))`, or `None` with `WNOHANG`
+/// when nothing changed.
+pub fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<(libc::pid_t, libc::c_int)>, Errno> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is valid for writes.
+        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
+        match check_int(ret) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(0) => return Ok(None),
+            Ok(p) => return Ok(Some((p, status))),
+        }
+    }
+}
+
+/// `prctl(option, arg2, 0, 0, 0)`.
+pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> Result<libc::c_int, Errno> {
+    // SAFETY: the options used by the crate take integers only.
+    check_int(unsafe { libc::prctl(option, arg2, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)`.
+pub fn clear_ambient_caps() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check_int(unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+    .map(drop)
+}
+
+/// `capset` with every set (effective, permitted, inheritable) given by `masks`
+/// (`[effective, permitted, inheritable]`, 64 bits each).
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header { version: VERSION_3, pid: 0 };
+    let data = [
+        Data { effective: effective as u32, permitted: permitted as u32, inheritable: inheritable as u32 },
+        Data {
+            effective: (effective >> 32) as u32,
+            permitted: (permitted >> 32) as u32,
+            inheritable: (inheritable >> 32) as u32,
+        },
+    ];
+    // SAFETY: header and two data structs are the layout capset v3 expects.
+    check(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) }).map(drop)
+}
+
+/// `setgroups(len, groups)` as a raw system call (glibc's wrapper synchronises all
+/// threads, which is neither needed nor safe in a child).
+pub fn setgroups(groups: &[libc::gid_t]) -> Result<(), Errno> {
+    // SAFETY: the pointer and length describe `groups`.
+    check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
+}
+
+/// `setresgid(g, g, g)` as a raw system call (see [`setgroups`]).
+pub fn setresgid(gid: libc::gid_t) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) }).map(drop)
+}
+
+/// `setresuid(u, u, u)` as a raw system call (see [`setgroups`]).
+pub fn setresuid(uid: libc::uid_t) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
+}
+
+/// `execve(path, argv, envp)`: returns only on failure.
+///
+/// # Safety
+/// `argv` and `envp` must be NULL-terminated arrays of pointers to NUL-terminated
+/// strings that stay valid for the call.
+pub unsafe fn execve(path: &CStr, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> Errno {
+    // SAFETY: upheld by the caller.
+    unsafe { libc::execve(path.as_ptr(), argv, envp) };
+    Errno::last()
+}
+
+/// `exit_group(code)`: ends the process at once, running nothing (no atexit
+/// handlers, no stdio flush).
+pub fn exit_now(code: libc::c_int) -> ! {
+    // SAFETY: `_exit` never returns and touches no user-space state.
+    unsafe { libc::_exit(code) }
+}
