@@ -69,6 +69,8 @@ pub enum Stage {
     Clone,
     /// Waiting for the supervisor's go-ahead inside the sandbox.
     Sync,
+    /// Joining the sandbox's cgroups and making its cgroup namespace.
+    Cgroup,
     /// Making every mount private (`MS_REC | MS_PRIVATE` on `/`).
     MountPrivate,
     /// Creating or opening the new root.
@@ -87,7 +89,7 @@ pub enum Stage {
     DetachOldRoot,
     /// `sethostname`.
     Hostname,
-    /// Setting up the init's signal handling.
+    /// Setting up the init's signal handling and timer.
     InitSignals,
     /// Starting the program's process from the init.
     Fork,
@@ -115,10 +117,11 @@ pub enum Stage {
 
 impl Stage {
     /// All stages, in pipeline order.
-    pub const ALL: [Stage; 24] = [
+    pub const ALL: [Stage; 25] = [
         Stage::Prepare,
         Stage::Clone,
         Stage::Sync,
+        Stage::Cgroup,
         Stage::MountPrivate,
         Stage::Root,
         Stage::MountPoint,
@@ -153,6 +156,7 @@ impl Stage {
             Stage::Prepare => "prepare",
             Stage::Clone => "clone",
             Stage::Sync => "sync",
+            Stage::Cgroup => "cgroup",
             Stage::MountPrivate => "mount-private",
             Stage::Root => "root",
             Stage::MountPoint => "mount-point",
@@ -256,6 +260,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The cgroup parent is missing or not writable.
+    #[error("cgroup parent {} is not usable: {errno}; create it and make it writable, or choose another with cgroup_parent", path.display())]
+    CgroupParent {
+        /// The parent directory.
+        path: PathBuf,
+        /// Why it is not usable.
+        errno: Errno,
+    },
+
     /// The sandbox's init ended before reporting whether the program started.
     #[error("the sandbox's init ended unexpectedly ({0})")]
     InitDied(String),
@@ -269,9 +282,10 @@ impl Error {
     /// The OS error number behind this error, if there is one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::NotExecutable { errno, .. } | Error::Setup { errno, .. } | Error::Os { errno, .. } => {
-                Some(*errno as i32)
-            }
+            Error::NotExecutable { errno, .. }
+            | Error::Setup { errno, .. }
+            | Error::Os { errno, .. }
+            | Error::CgroupParent { errno, .. } => Some(*errno as i32),
             Error::ProgramNotFound { .. } => Some(Errno::ENOENT as i32),
             _ => None,
         }
@@ -290,6 +304,7 @@ impl Error {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             Error::Setup { path, .. } | Error::Os { path, .. } => path.as_deref(),
+            Error::CgroupParent { path, .. } => Some(path),
             Error::ProgramNotFound { program } | Error::NotExecutable { program, .. } => Some(program),
             _ => None,
         }

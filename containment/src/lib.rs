@@ -33,6 +33,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod cgroup;
 mod child;
 mod command;
 mod error;
@@ -44,8 +45,11 @@ mod sandbox;
 mod spawn;
 mod sys;
 
+pub use cgroup::{gc, DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{Errno, Error, Result, Stage, ValueKind};
 pub use process::{Child, ChildStderr, ChildStdin, ChildStdout, ExitStatus, Outcome, Output, Usage};
-pub use resource::{validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, TmpfsSpec};
+pub use resource::{
+    parse_rlimit_spec, validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, Rlimit, TmpfsSpec,
+};
 pub use sandbox::Sandbox;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use crate::cgroup::Group;
 use crate::error::{Error, Result};
 use crate::report::{Kind, Record, RECORD_LEN};
 use crate::sys;
@@ -82,8 +83,9 @@ pub struct Usage {
     pub user: Duration,
     /// CPU time in kernel mode, likewise.
     pub system: Duration,
-    /// Peak memory in bytes: the largest resident set of any one process of the
-    /// sandbox (`getrusage`), or `None` where the kernel did not say.
+    /// Peak memory in bytes: the memory cgroup's peak usage when the sandbox has a
+    /// memory limit, else the largest resident set of any one process of the
+    /// sandbox (`getrusage`); `None` where the kernel did not say.
     pub peak_memory: Option<u64>,
 }
 
@@ -204,6 +206,8 @@ pub struct Child {
     started: Instant,
     outcome: Option<Outcome>,
     reaped: bool,
+    /// Removed once the outcome is read, or when the handle is dropped.
+    group: Option<Group>,
     /// The program's standard input, if piped.
     pub stdin: Option<ChildStdin>,
     /// The program's standard output, if piped.
@@ -213,8 +217,25 @@ pub struct Child {
 }
 
 impl Child {
-    pub(crate) fn new(pid: libc::pid_t, pidfd: OwnedFd, report: OwnedFd, started: Instant) -> Child {
-        Child { pid, pidfd, report, started, outcome: None, reaped: false, stdin: None, stdout: None, stderr: None }
+    pub(crate) fn new(
+        pid: libc::pid_t,
+        pidfd: OwnedFd,
+        report: OwnedFd,
+        started: Instant,
+        group: Option<Group>,
+    ) -> Child {
+        Child {
+            pid,
+            pidfd,
+            report,
+            started,
+            outcome: None,
+            reaped: false,
+            group,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        }
     }
 
     /// The host pid of the sandbox's init (PID 1 inside), which holds the sandbox:
@@ -331,8 +352,13 @@ impl Child {
 
     fn finish(&mut self, exited: sys::Exited) -> Result<Outcome> {
         let wall = self.started.elapsed();
+        let mut timed_out = false;
         let status = match read_record(self.report.as_fd()) {
             Some(Record { kind: Kind::Exited, value, .. }) => ExitStatus::from_wait_status(value),
+            Some(Record { kind: Kind::TimedOut, .. }) => {
+                timed_out = true;
+                ExitStatus::Signaled(libc::SIGKILL)
+            }
             _ if exited.code == libc::CLD_KILLED || exited.code == libc::CLD_DUMPED => {
                 // The init was killed (by `kill()`, or from outside): so was everything in it.
                 ExitStatus::Signaled(exited.status)
@@ -341,13 +367,17 @@ impl Child {
         };
         let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         let maxrss = exited.rusage.ru_maxrss;
+        // Read the group's counters before it is removed.
+        let memory = self.group.as_ref().and_then(Group::memory_stats);
+        self.group = None;
         let usage = Usage {
             wall,
             user: tv(exited.rusage.ru_utime),
             system: tv(exited.rusage.ru_stime),
-            peak_memory: (maxrss > 0).then(|| maxrss as u64 * 1024),
+            peak_memory: memory.and_then(|m| m.peak).or((maxrss > 0).then(|| maxrss as u64 * 1024)),
         };
-        let outcome = Outcome { status, oom_killed: false, timed_out: false, usage };
+        let oom_killed = memory.is_some_and(|m| m.oom_kills > 0);
+        let outcome = Outcome { status, oom_killed, timed_out, usage };
         self.outcome = Some(outcome);
         Ok(outcome)
     }

@@ -12,6 +12,8 @@ pub(crate) enum Kind {
     Started = 2,
     /// The program ended: `value` = its wait status.
     Exited = 3,
+    /// The sandbox's timeout passed; the init kills everything by exiting.
+    TimedOut = 4,
 }
 
 /// One message from the init. 16 bytes, far below `PIPE_BUF`, so each write is atomic.
@@ -42,6 +44,10 @@ impl Record {
         Record { kind: Kind::Exited, stage: 0, errno: 0, value: status }
     }
 
+    pub fn timed_out() -> Record {
+        Record { kind: Kind::TimedOut, stage: 0, errno: 0, value: 0 }
+    }
+
     pub fn to_bytes(self) -> [u8; RECORD_LEN] {
         let mut b = [0u8; RECORD_LEN];
         b[0..4].copy_from_slice(&(self.kind as u32).to_ne_bytes());
@@ -57,6 +63,7 @@ impl Record {
             1 => Kind::Error,
             2 => Kind::Started,
             3 => Kind::Exited,
+            4 => Kind::TimedOut,
             _ => return None,
         };
         Some(Record {
@@ -74,7 +81,13 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        for r in [Record::error(7, 2, 3), Record::started(2), Record::exited(0x8b00), Record::error(1, 1, NO_PATH)] {
+        for r in [
+            Record::error(7, 2, 3),
+            Record::started(2),
+            Record::exited(0x8b00),
+            Record::error(1, 1, NO_PATH),
+            Record::timed_out(),
+        ] {
             assert_eq!(Record::from_bytes(&r.to_bytes()), Some(r));
         }
     }

@@ -1,10 +1,13 @@
 //! The builder: a plain, cloneable description of a sandbox.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::cgroup::Limits;
 use crate::command::Command;
-use crate::resource::MemoryLimit;
+use crate::resource::{CpuSet, MemoryLimit, Rlimit};
 
 /// Where the sandbox's `/` comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,6 +64,10 @@ pub struct Sandbox {
     pub(crate) hostname: Option<OsString>,
     pub(crate) user: Option<(u32, u32)>,
     pub(crate) groups: Vec<u32>,
+    pub(crate) limits: Limits,
+    pub(crate) cgroup_parent: Option<PathBuf>,
+    pub(crate) rlimits: BTreeMap<Rlimit, (u64, u64)>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Sandbox {
@@ -157,6 +164,74 @@ impl Sandbox {
     /// Supplementary groups of the program (used with [`Sandbox::user`]).
     pub fn groups(mut self, groups: impl IntoIterator<Item = u32>) -> Sandbox {
         self.groups = groups.into_iter().collect();
+        self
+    }
+
+    /// Limits the sandbox's memory to `limit` (at least 1M), with no swap: a
+    /// sandbox that needs more has a process killed by the kernel's OOM killer, and
+    /// [`Outcome::oom_killed`](crate::Outcome::oom_killed) says so. Shared memory and
+    /// tmpfs files the sandbox writes count too.
+    pub fn memory(mut self, limit: MemoryLimit) -> Sandbox {
+        self.limits.memory = Some(limit);
+        self
+    }
+
+    /// Confines the sandbox to these CPUs (a cpuset). They must lie within the
+    /// CPUs the cgroup parent allows; the error at spawn names those.
+    pub fn cpus(mut self, cpus: CpuSet) -> Sandbox {
+        self.limits.cpus = Some(cpus);
+        self
+    }
+
+    /// Allows the program at most `max` processes and threads at once (the
+    /// sandbox's init is not counted); `fork` fails with `EAGAIN` beyond.
+    pub fn pids(mut self, max: u64) -> Sandbox {
+        self.limits.pids = Some(max);
+        self
+    }
+
+    /// Caps CPU time at `cpus` CPUs' worth (0.5: half of one CPU; 2: two CPUs), by
+    /// the CFS bandwidth controller.
+    pub fn cpu_quota(mut self, cpus: f64) -> Sandbox {
+        self.limits.cpu_quota = Some(cpus);
+        self
+    }
+
+    /// The sandbox's share of CPU time when CPUs are busy, from 1 to 10000 (100 is
+    /// what every other group has by default).
+    pub fn cpu_weight(mut self, weight: u32) -> Sandbox {
+        self.limits.cpu_weight = Some(weight);
+        self
+    }
+
+    /// Where the sandbox's cgroups are created: a path relative to the root of each
+    /// cgroup hierarchy (for instance a subtree systemd delegated). It must exist and
+    /// be writable. The default is `containment` at the top of each hierarchy,
+    /// created when missing.
+    pub fn cgroup_parent(mut self, path: impl AsRef<Path>) -> Sandbox {
+        self.cgroup_parent = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sets a resource limit of the program (soft and hard limit alike). Only
+    /// lowering works without `CAP_SYS_RESOURCE`; spawning checks that before
+    /// anything is created.
+    pub fn rlimit(mut self, resource: Rlimit, value: u64) -> Sandbox {
+        self.rlimits.insert(resource, (value, value));
+        self
+    }
+
+    /// Sets a resource limit with distinct soft and hard values.
+    pub fn rlimit_soft_hard(mut self, resource: Rlimit, soft: u64, hard: u64) -> Sandbox {
+        self.rlimits.insert(resource, (soft, hard));
+        self
+    }
+
+    /// Kills the whole sandbox when `timeout` of wall-clock time has passed since
+    /// spawn; [`Outcome::timed_out`](crate::Outcome::timed_out) then says so. It is
+    /// enforced by the sandbox's init, whether or not anyone waits.
+    pub fn timeout(mut self, timeout: Duration) -> Sandbox {
+        self.timeout = Some(timeout);
         self
     }
 

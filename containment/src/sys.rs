@@ -54,6 +54,9 @@ pub struct MountAttr {
     pub userns_fd: u64,
 }
 
+/// `CLONE_INTO_CGROUP` (Linux 5.7+), wider than `libc`'s `c_int` constant.
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 /// `struct clone_args` of `clone3(2)` (version 2, with `cgroup`).
 #[repr(C, align(8))]
 #[derive(Debug, Default, Clone, Copy)]
@@ -564,6 +567,38 @@ pub fn setresgid(gid: libc::gid_t) -> Result<(), Errno> {
 pub fn setresuid(uid: libc::uid_t) -> Result<(), Errno> {
     // SAFETY: integer arguments only.
     check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
+}
+
+/// `setrlimit(resource, {soft, hard})`.
+pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<(), Errno> {
+    let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: `lim` is a valid rlimit.
+    check_int(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) }).map(drop)
+}
+
+/// `unshare(flags)`.
+pub fn unshare(flags: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: plain system call on an integer.
+    check_int(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// `timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)` armed to expire once at the
+/// absolute monotonic time `deadline`.
+pub fn timerfd_at(deadline: &libc::timespec) -> Result<RawFd, Errno> {
+    // SAFETY: plain system call on integers.
+    let fd = check_int(unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) })?;
+    let spec = libc::itimerspec { it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 }, it_value: *deadline };
+    // SAFETY: `spec` is a valid itimerspec; the old value is not asked for.
+    check_int(unsafe { libc::timerfd_settime(fd, libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) })?;
+    Ok(fd)
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)`.
+pub fn monotonic_now() -> libc::timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.

@@ -39,6 +39,8 @@ pub(crate) struct ChildFds {
     pub sync: RawFd,
     /// Sources of the program's descriptors 0, 1, 2; -1 leaves one as inherited.
     pub stdio: [RawFd; 3],
+    /// When the sandbox's timeout passes (`CLOCK_MONOTONIC`), if it has one.
+    pub deadline: Option<libc::timespec>,
 }
 
 /// A failed step: the stage, the error, and the index of the path involved.
@@ -78,7 +80,10 @@ fn report(fd: RawFd, record: Record) {
 /// signal is 0: no SIGCHLD reaches the host, and a host that reaps with
 /// `waitpid(-1)` cannot take the sandbox's status (it is waited for through its
 /// pidfd with `__WALL`).
-pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds) -> Result<(libc::pid_t, OwnedFd), Errno> {
+///
+/// With `cgroup` (a v2 group's directory), the init starts in that group
+/// (`CLONE_INTO_CGROUP`).
+pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds, cgroup: Option<RawFd>) -> Result<(libc::pid_t, OwnedFd), Errno> {
     let mut pidfd: RawFd = -1;
     let mut args = sys::CloneArgs {
         flags: plan.clone_flags | libc::CLONE_PIDFD as u64,
@@ -86,6 +91,10 @@ pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds) -> Result<(libc::pid_t, Own
         exit_signal: 0,
         ..sys::CloneArgs::default()
     };
+    if let Some(fd) = cgroup {
+        args.flags |= sys::CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
     let old = sys::sigmask(libc::SIG_SETMASK, &sys::sigset(true))?;
     // SAFETY: the child runs only `run_init`, which is async-signal-safe (this
     // module's contract) and never returns; the arguments ask for no shared memory.
@@ -130,9 +139,14 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         }
         sys::close(fds.sync);
     }
+    join_cgroups(plan)?;
     fs::build(&plan.fs)?;
     sys::sethostname(&plan.hostname).at(Stage::Hostname)?;
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
+    let timer = match &fds.deadline {
+        Some(deadline) => sys::timerfd_at(deadline).at(Stage::InitSignals)?,
+        None => -1,
+    };
 
     let shared = program::Shared { plan, fds, failure: Cell::new(None) };
     let pid = program::start(&shared).at(Stage::Fork)?;
@@ -148,7 +162,20 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         }
     }
     report(fds.report, Record::started(pid));
-    serve(pid, signals, fds.report)
+    serve(pid, signals, timer, fds.report)
+}
+
+/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`), then makes
+/// the cgroup namespace, whose root is now the sandbox's own group.
+fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
+    for (procs, path) in &plan.cgroup_procs {
+        let fd =
+            sys::openat(libc::AT_FDCWD, procs, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, *path)?;
+        let written = sys::write(fd, b"0");
+        sys::close(fd);
+        written.at_path(Stage::Cgroup, *path)?;
+    }
+    sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)
 }
 
 /// Closes every descriptor the supervisor had open except the ones the init needs
@@ -176,7 +203,7 @@ fn close_inherited(fds: &ChildFds) -> Result<(), Errno> {
 /// The init's loop: forwards signals to the program, reaps every child, reports the
 /// program's wait status and exits when it ends (the kernel then kills whatever is
 /// left in the PID namespace). Exits at once if the supervisor is gone.
-fn serve(program: libc::pid_t, signals: RawFd, report_fd: RawFd) -> ! {
+fn serve(program: libc::pid_t, signals: RawFd, timer: RawFd, report_fd: RawFd) -> ! {
     let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
     loop {
         let mut pfds = [
@@ -184,12 +211,19 @@ fn serve(program: libc::pid_t, signals: RawFd, report_fd: RawFd) -> ! {
             // Polling the write end of the report pipe gives POLLERR once every read
             // end is closed: the supervisor process has died.
             libc::pollfd { fd: report_fd, events: 0, revents: 0 },
+            // A negative descriptor is ignored by poll.
+            libc::pollfd { fd: timer, events: libc::POLLIN, revents: 0 },
         ];
         if sys::poll(&mut pfds, -1).is_err() {
             sys::exit_now(1);
         }
         if pfds[1].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
             sys::exit_now(1);
+        }
+        if pfds[2].revents & libc::POLLIN != 0 {
+            // Exiting kills everything in the PID namespace.
+            report(report_fd, Record::timed_out());
+            sys::exit_now(0);
         }
         if pfds[0].revents & libc::POLLIN == 0 {
             continue;

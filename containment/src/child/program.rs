@@ -71,6 +71,9 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
             let _ = sys::reset_signal(sig);
         }
     }
+    for (resource, soft, hard) in &plan.rlimits {
+        sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
+    }
     drop_privileges(plan)?;
     sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;

@@ -13,33 +13,43 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
+use crate::cgroup::{Group, Parent};
 use crate::child::{self, ChildFds, PATH_CWD, PATH_PROGRAM};
 use crate::command::{Command, Defaults};
 use crate::error::{Error, Result, Stage};
 use crate::process::{read_record, Child};
 use crate::report::{Kind, Record};
+use crate::sys;
 use plan::Plan;
 use stdio::StdioFds;
 
 /// Spawns `cmd`: returns once the program's `execve` succeeded, or with the error
 /// that stopped it. On error, the sandbox is killed and reaped before returning.
 pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
-    let plan = Plan::compile(cmd)?;
+    let mut plan = Plan::compile(cmd)?;
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
-    let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw() };
+    let group = cgroup_for(cmd, &mut plan)?;
 
     let started = Instant::now();
-    let (pid, pidfd) = child::fork_init(&plan, &fds).map_err(clone_error)?;
+    let deadline = cmd.sandbox.timeout.map(|t| deadline_after(sys::monotonic_now(), t));
+    let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline };
+    let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
+    // On error the group is dropped here, which removes it.
+    let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
     drop(report_wr);
     io.close_child_ends();
 
-    let mut child = Child::new(pid, pidfd, report_rd, started);
+    let mut child = Child::new(pid, pidfd, report_rd, started, group);
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
     match read_record(child.report_fd()) {
         Some(Record { kind: Kind::Started, .. }) => Ok(child),
+        Some(Record { kind: Kind::TimedOut, .. }) => {
+            // The timeout passed during setup: the init has ended everything.
+            Err(Error::Setup { stage: Stage::Exec, errno: Errno::ETIMEDOUT, path: None })
+        }
         Some(rec @ Record { kind: Kind::Error, .. }) => {
             let err = setup_error(rec, &plan, cmd);
             drop(child); // kills and reaps what is left of the sandbox
@@ -53,6 +63,35 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
             };
             Err(Error::InitDied(format!("{how}, report {other:?}")))
         }
+    }
+}
+
+/// Creates the sandbox's cgroup when its limits need one, and tells the plan which
+/// v1 groups the init must join.
+fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
+    let limits = &cmd.sandbox.limits;
+    if limits.controllers().is_empty() {
+        return Ok(None);
+    }
+    let parent = match &cmd.sandbox.cgroup_parent {
+        Some(p) => Parent::given(p)?,
+        None => Parent::default_parent(),
+    };
+    let group = Group::create(limits, &parent)?;
+    for (procs, path) in group.v1_procs() {
+        plan.fs.paths.push(path);
+        plan.cgroup_procs.push((procs, (plan.fs.paths.len() - 1) as i32));
+    }
+    Ok(Some(group))
+}
+
+/// `now + t` as a `timespec`, saturating far in the future.
+fn deadline_after(now: libc::timespec, t: std::time::Duration) -> libc::timespec {
+    let nanos = now.tv_nsec as u64 + u64::from(t.subsec_nanos());
+    let secs = (now.tv_sec as u64).saturating_add(t.as_secs()).saturating_add(nanos / 1_000_000_000);
+    libc::timespec {
+        tv_sec: secs.min(i64::MAX as u64 / 2) as libc::time_t,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
     }
 }
 
@@ -87,4 +126,19 @@ fn setup_error(rec: Record, plan: &Plan, cmd: &Command) -> Error {
         _ => None,
     };
     Error::Setup { stage, errno, path }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn deadlines_carry_nanoseconds_and_saturate() {
+        let now = libc::timespec { tv_sec: 10, tv_nsec: 900_000_000 };
+        let d = deadline_after(now, Duration::from_millis(250));
+        assert_eq!((d.tv_sec, d.tv_nsec), (11, 150_000_000));
+        let far = deadline_after(now, Duration::MAX);
+        assert!(far.tv_sec > 1 << 40);
+    }
 }

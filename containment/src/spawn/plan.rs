@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::command::{Command, EnvBase, DEFAULT_PATH};
 use crate::error::{Error, Result, ValueKind};
 use crate::mount::{self, FsPlan};
+use crate::resource::Rlimit;
 
 /// A NULL-terminated array of C strings, as `execve` wants it. The pointers point
 /// into `strings`, which they live with.
@@ -63,6 +64,11 @@ pub(crate) struct Plan {
     pub last_cap: u32,
     /// The program as given, for errors.
     pub program: PathBuf,
+    /// Resource limits to set: (`RLIMIT_*`, soft, hard).
+    pub rlimits: Vec<(libc::c_int, u64, u64)>,
+    /// v1 `cgroup.procs` files the init joins, with their index in `fs.paths`;
+    /// filled by the spawn once the group exists.
+    pub cgroup_procs: Vec<(CString, i32)>,
 }
 
 const DEFAULT_HOSTNAME: &str = "sandbox";
@@ -75,12 +81,13 @@ impl Plan {
     /// [`Error::Os`] when a host path the plan needs cannot be read.
     pub fn compile(cmd: &Command) -> Result<Plan> {
         let sandbox = &cmd.sandbox;
-        let clone_flags = (libc::CLONE_NEWNS
-            | libc::CLONE_NEWPID
-            | libc::CLONE_NEWUTS
-            | libc::CLONE_NEWIPC
-            | libc::CLONE_NEWNET
-            | libc::CLONE_NEWCGROUP) as u64;
+        // The cgroup namespace is made by the init with `unshare` once it is in its
+        // own groups, so that they are its namespace's root.
+        let clone_flags =
+            (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET)
+                as u64;
+        sandbox.limits.validate()?;
+        let rlimits = rlimits(&sandbox.rlimits)?;
 
         let hostname = match &sandbox.hostname {
             Some(h) => validate_hostname(h)?,
@@ -137,6 +144,8 @@ impl Plan {
             ids,
             last_cap: last_cap(),
             program: PathBuf::from(&cmd.program),
+            rlimits,
+            cgroup_procs: Vec::new(),
         })
     }
 }
@@ -239,6 +248,46 @@ fn candidates(program: &OsStr, path: Option<&OsStr>) -> Result<Vec<CString>> {
         out.push(CString::new(full).expect("checked: no NUL"));
     }
     Ok(out)
+}
+
+/// Checks the resource limits against the supervisor's own hard limits: raising a
+/// hard limit needs `CAP_SYS_RESOURCE`, and failing inside the sandbox would be too
+/// late to say so clearly.
+fn rlimits(wanted: &std::collections::BTreeMap<Rlimit, (u64, u64)>) -> Result<Vec<(libc::c_int, u64, u64)>> {
+    let mut out = Vec::new();
+    for (r, (soft, hard)) in wanted {
+        if soft > hard {
+            return Err(Error::invalid(
+                ValueKind::Number,
+                format!("{r}={soft}:{hard}"),
+                "the soft limit is above the hard limit",
+                "a soft limit at most the hard limit",
+            ));
+        }
+        let (_, current_hard) =
+            nix::sys::resource::getrlimit(r.resource_nix()).map_err(|e| Error::os("getrlimit", e))?;
+        if *hard > current_hard && !has_sys_resource() {
+            return Err(Error::invalid(
+                ValueKind::Number,
+                format!("{r}={hard}"),
+                format!(
+                    "is above the supervisor's hard limit {}; raising it needs CAP_SYS_RESOURCE",
+                    if current_hard == u64::MAX { "unlimited".to_string() } else { current_hard.to_string() }
+                ),
+                "a value at most the current hard limit",
+            ));
+        }
+        out.push((r.resource(), *soft, *hard));
+    }
+    Ok(out)
+}
+
+/// Whether this process has `CAP_SYS_RESOURCE` in its effective set.
+fn has_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim).unwrap_or("0");
+    const CAP_SYS_RESOURCE: u32 = 24;
+    u64::from_str_radix(eff, 16).map(|m| m & (1 << CAP_SYS_RESOURCE) != 0).unwrap_or(false)
 }
 
 /// The highest capability number the running kernel knows.

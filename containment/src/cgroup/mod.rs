@@ -1,0 +1,578 @@
+//! cgroups, v1 and v2: one group per sandbox, created in the supervisor before the
+//! sandbox starts, read and removed after it ends.
+//!
+//! Each controller is a module with a function that applies its settings to a
+//! directory; the version is an enum dispatched once per controller. On v2 the init
+//! is placed in its group by `clone3(CLONE_INTO_CGROUP)`; on v1 it writes `0` to
+//! each group's `cgroup.procs` before anything else.
+
+mod cpu;
+mod cpuset;
+mod detect;
+mod memory;
+mod pids;
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io::ErrorKind;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result, ValueKind};
+use crate::resource::{CpuSet, MemoryLimit};
+
+pub(crate) use memory::Stats as MemoryStats;
+
+/// The default parent group, at the top of each hierarchy.
+pub const DEFAULT_PARENT: &str = "containment";
+
+/// The smallest memory limit accepted: below it not even the sandbox's init and a
+/// static program fit.
+pub const MIN_MEMORY: u64 = 1 << 20;
+
+/// cgroup v1 or v2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Version {
+    /// A v1 hierarchy (one per controller, or a few joint ones).
+    V1,
+    /// The unified v2 hierarchy.
+    V2,
+}
+
+/// A controller containment uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Controller {
+    Memory,
+    Cpuset,
+    Cpu,
+    Pids,
+}
+
+impl Controller {
+    pub const ALL: [Controller; 4] = [Controller::Memory, Controller::Cpuset, Controller::Cpu, Controller::Pids];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Memory => "memory",
+            Controller::Cpuset => "cpuset",
+            Controller::Cpu => "cpu",
+            Controller::Pids => "pids",
+        }
+    }
+}
+
+/// The limits of a sandbox that need a cgroup.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Limits {
+    pub memory: Option<MemoryLimit>,
+    pub cpus: Option<CpuSet>,
+    pub cpu_quota: Option<f64>,
+    pub cpu_weight: Option<u32>,
+    pub pids: Option<u64>,
+}
+
+impl Limits {
+    /// The controllers these limits need.
+    pub fn controllers(&self) -> Vec<Controller> {
+        let mut v = Vec::new();
+        if self.memory.is_some() {
+            v.push(Controller::Memory);
+        }
+        if self.cpus.is_some() {
+            v.push(Controller::Cpuset);
+        }
+        if self.cpu_quota.is_some() || self.cpu_weight.is_some() {
+            v.push(Controller::Cpu);
+        }
+        if self.pids.is_some() {
+            v.push(Controller::Pids);
+        }
+        v
+    }
+
+    /// Checks the values that need no host: ranges of numbers.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(m) = self.memory {
+            if m.bytes() < MIN_MEMORY {
+                return Err(Error::invalid(
+                    ValueKind::Size,
+                    m.to_string(),
+                    "is below the smallest memory limit, 1M",
+                    "a memory limit of at least 1M",
+                ));
+            }
+        }
+        if let Some(q) = self.cpu_quota {
+            if !(q.is_finite() && q > 0.0 && q <= 4096.0) {
+                return Err(Error::invalid(
+                    ValueKind::Number,
+                    q.to_string(),
+                    "a CPU quota must be a positive number of CPUs",
+                    "a fraction of CPUs greater than 0, such as 0.5 or 2",
+                ));
+            }
+        }
+        if let Some(w) = self.cpu_weight {
+            if !(1..=10_000).contains(&w) {
+                return Err(Error::invalid(
+                    ValueKind::Number,
+                    w.to_string(),
+                    "out of range",
+                    "a CPU weight from 1 to 10000",
+                ));
+            }
+        }
+        if self.pids == Some(0) {
+            return Err(Error::invalid(
+                ValueKind::Number,
+                "0",
+                "must be at least 1",
+                "a number of processes of at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where groups are created: a path relative to the root of each hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parent {
+    rel: PathBuf,
+    /// The default parent is created when missing; a given one must exist.
+    create: bool,
+}
+
+impl Parent {
+    pub fn default_parent() -> Parent {
+        Parent { rel: PathBuf::from(DEFAULT_PARENT), create: true }
+    }
+
+    /// A parent chosen by the user: `path` relative to each hierarchy's root (a
+    /// leading `/` is allowed); no `..`.
+    pub fn given(path: &Path) -> Result<Parent> {
+        let mut rel = PathBuf::new();
+        for c in path.components() {
+            match c {
+                Component::RootDir | Component::CurDir => {}
+                Component::Normal(n) => rel.push(n),
+                _ => {
+                    return Err(Error::invalid(
+                        ValueKind::Path,
+                        path.as_os_str().as_bytes(),
+                        "a cgroup parent must not contain '..'",
+                        "a path relative to the root of the cgroup hierarchy, such as system.slice/jobs",
+                    ))
+                }
+            }
+        }
+        Ok(Parent { rel, create: false })
+    }
+}
+
+/// The group of one sandbox, in each hierarchy its limits need. Removed (after
+/// killing whatever is still in it) when dropped.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// (version, directory, controllers in it), one entry per hierarchy.
+    dirs: Vec<(Version, PathBuf, Vec<Controller>)>,
+    /// The v2 directory open, for `CLONE_INTO_CGROUP`.
+    v2_fd: Option<OwnedFd>,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Group {
+    /// Checks `limits` against the host, then creates the group and writes its
+    /// limits. Nothing is left behind on error.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when a controller is not mounted or not delegated;
+    /// [`Error::CgroupParent`] when the parent is missing or not writable;
+    /// [`Error::InvalidValue`] for CPUs outside the parent's set; [`Error::Os`] when
+    /// creating or writing fails.
+    pub fn create(limits: &Limits, parent: &Parent) -> Result<Group> {
+        let h = detect::hierarchies();
+        let mut by_mount: Vec<(Version, PathBuf, Vec<Controller>)> = Vec::new();
+        for c in limits.controllers() {
+            let loc = h.get(c).ok_or_else(|| Error::Unsupported {
+                feature: "cgroup limits",
+                reason: format!("the {} controller is not mounted on this host", c.name()),
+            })?;
+            match by_mount.iter_mut().find(|(_, m, _)| *m == loc.mount) {
+                Some((_, _, cs)) => cs.push(c),
+                None => by_mount.push((loc.version, loc.mount.clone(), vec![c])),
+            }
+        }
+
+        // Check everything before creating anything.
+        for (version, mount, controllers) in &by_mount {
+            let dir = mount.join(&parent.rel);
+            check_parent(&dir, parent, *version)?;
+            if let (true, Some(cpus)) = (controllers.contains(&Controller::Cpuset), &limits.cpus) {
+                let existing = if dir.exists() { dir.clone() } else { mount.clone() };
+                if let Some(allowed) = cpuset::allowed(&existing, *version) {
+                    let outside = cpus.difference(&allowed);
+                    if !outside.is_empty() {
+                        let list = outside.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                        return Err(Error::invalid(
+                            ValueKind::CpuSet,
+                            cpus.to_string(),
+                            format!("CPUs {list} are not in the allowed set {allowed}"),
+                            "CPUs within the parent group's set",
+                        ));
+                    }
+                }
+            }
+        }
+
+        let name = group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed));
+        let mut group = Group { dirs: Vec::new(), v2_fd: None };
+        for (version, mount, controllers) in by_mount {
+            let parent_dir = mount.join(&parent.rel);
+            prepare_parent(&parent_dir, parent, version, &controllers)?;
+            collect_stale_once(&parent_dir);
+            let dir = parent_dir.join(&name);
+            std::fs::create_dir(&dir).map_err(|e| io_error("mkdir", &dir, e))?;
+            group.dirs.push((version, dir.clone(), controllers.clone()));
+            for c in &controllers {
+                apply(&dir, version, *c, limits)?;
+            }
+            if version == Version::V2 {
+                let fd = nix::fcntl::open(
+                    &dir,
+                    nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .map_err(|e| Error::os_path("open", &dir, e))?;
+                group.v2_fd = Some(fd);
+            }
+        }
+        Ok(group)
+    }
+
+    /// The v2 group's directory descriptor, for `CLONE_INTO_CGROUP`.
+    pub fn v2_fd(&self) -> Option<&OwnedFd> {
+        self.v2_fd.as_ref()
+    }
+
+    /// The `cgroup.procs` files of the v1 groups, which the init joins itself.
+    pub fn v1_procs(&self) -> Vec<(CString, PathBuf)> {
+        self.dirs
+            .iter()
+            .filter(|(v, _, _)| *v == Version::V1)
+            .map(|(_, d, _)| {
+                let p = d.join("cgroup.procs");
+                (CString::new(p.as_os_str().as_bytes()).unwrap_or_default(), p)
+            })
+            .collect()
+    }
+
+    /// What the memory controller recorded, if the group has one.
+    pub fn memory_stats(&self) -> Option<MemoryStats> {
+        self.dirs.iter().find(|(_, _, cs)| cs.contains(&Controller::Memory)).map(|(v, d, _)| memory::stats(d, *v))
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.v2_fd = None;
+        for (version, dir, _) in self.dirs.drain(..) {
+            remove(&dir, version);
+        }
+    }
+}
+
+fn apply(dir: &Path, version: Version, c: Controller, limits: &Limits) -> Result<()> {
+    match c {
+        Controller::Memory => limits.memory.map_or(Ok(()), |m| memory::apply(dir, version, m.bytes())),
+        Controller::Cpuset => limits.cpus.as_ref().map_or(Ok(()), |cpus| cpuset::apply(dir, version, cpus)),
+        Controller::Cpu => cpu::apply(dir, version, limits.cpu_quota, limits.cpu_weight),
+        // The sandbox's init is one of the group's processes; the program gets `n`.
+        Controller::Pids => limits.pids.map_or(Ok(()), |n| pids::apply(dir, version, n.saturating_add(1))),
+    }
+}
+
+/// Checks that the parent exists (or will be created) and is writable.
+fn check_parent(dir: &Path, parent: &Parent, _version: Version) -> Result<()> {
+    let target = if parent.create && !dir.exists() { dir.parent().unwrap_or(dir) } else { dir };
+    match nix::unistd::access(target, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => Ok(()),
+        Err(errno) => Err(Error::CgroupParent { path: target.to_path_buf(), errno }),
+    }
+}
+
+/// Creates the default parent when missing and readies it for groups below: on v1
+/// cpuset, fill its CPUs and memory nodes; on v2, enable the controllers for its
+/// children.
+fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[Controller]) -> Result<()> {
+    if parent.create {
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error("mkdir", dir, e)),
+        }
+    }
+    match version {
+        Version::V1 if controllers.contains(&Controller::Cpuset) => cpuset::inherit_v1(dir),
+        Version::V1 => Ok(()),
+        Version::V2 => {
+            let enabled = read_string(dir, "cgroup.subtree_control").unwrap_or_default();
+            let missing: Vec<String> = controllers
+                .iter()
+                .filter(|c| !enabled.split_whitespace().any(|e| e == c.name()))
+                .map(|c| format!("+{}", c.name()))
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            write(dir, "cgroup.subtree_control", &missing.join(" ")).map_err(|_| Error::Unsupported {
+                feature: "cgroup limits",
+                reason: format!(
+                    "cannot enable {} in {}: the controllers must be enabled in the parent's parent \
+                     (cgroup.subtree_control) first",
+                    missing.join(" "),
+                    dir.join("cgroup.subtree_control").display()
+                ),
+            })
+        }
+    }
+}
+
+/// Kills whatever is still in the group and removes it, retrying while the kernel
+/// still counts exiting processes in it.
+fn remove(dir: &Path, version: Version) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == ErrorKind::NotFound => return,
+            Err(_) if Instant::now() < deadline => {}
+            Err(_) => return,
+        }
+        kill_all(dir, version);
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Kills every process in the group: `cgroup.kill` on v2, else each pid listed.
+fn kill_all(dir: &Path, version: Version) {
+    if version == Version::V2 && write(dir, "cgroup.kill", "1").is_ok() {
+        return;
+    }
+    for pid in read_string(dir, "cgroup.procs").unwrap_or_default().split_whitespace() {
+        if let Ok(pid) = pid.parse::<i32>() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// `<pid>.<start time>.<sequence>`: the supervisor's pid and start time (so a
+/// reused pid is told apart) and a counter.
+fn group_name(pid: u32, start: u64, seq: u64) -> String {
+    format!("{pid}.{start}.{seq}")
+}
+
+/// The supervisor that made a group, from its name.
+fn parse_group_name(name: &str) -> Option<(u32, u64)> {
+    let mut parts = name.split('.');
+    let pid = parts.next()?.parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    parts.next().is_none().then_some((pid, start))
+}
+
+/// The start time of process `pid` (field 22 of `/proc/<pid>/stat`), in clock ticks.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn own_start_time() -> u64 {
+    static START: OnceLock<u64> = OnceLock::new();
+    *START.get_or_init(|| start_time(std::process::id()).unwrap_or(0))
+}
+
+/// Removes the groups under `parent_dir` whose supervisor is gone (killed before it
+/// could remove them); returns how many.
+fn collect_stale(parent_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(parent_dir) else { return 0 };
+    let version = if parent_dir.join("cgroup.controllers").exists() { Version::V2 } else { Version::V1 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((pid, start)) = name.to_str().and_then(parse_group_name) else { continue };
+        if start_time(pid) == Some(start) {
+            continue; // its supervisor is alive
+        }
+        remove(&entry.path(), version);
+        if !entry.path().exists() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Collects stale groups under `parent_dir` the first time this process uses it.
+fn collect_stale_once(parent_dir: &Path) {
+    static DONE: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    let first = DONE.lock().map(|mut d| d.get_or_insert_with(HashSet::new).insert(parent_dir.to_path_buf()));
+    if first.unwrap_or(false) {
+        collect_stale(parent_dir);
+    }
+}
+
+/// Removes the cgroups left by supervisors that died without cleaning up (killed
+/// with SIGKILL, for instance), under the default parent of every hierarchy and
+/// under `parents` (paths relative to each hierarchy's root). Returns how many
+/// groups were removed. Spawning does this once per parent and process on its own.
+///
+/// # Errors
+/// [`Error::InvalidValue`] for a parent path with `..`.
+pub fn gc(parents: &[&Path]) -> Result<usize> {
+    let mut rels = vec![PathBuf::from(DEFAULT_PARENT)];
+    for p in parents {
+        rels.push(Parent::given(p)?.rel);
+    }
+    let h = detect::hierarchies();
+    let mut mounts: Vec<&PathBuf> = Controller::ALL.iter().filter_map(|c| h.get(*c)).map(|l| &l.mount).collect();
+    mounts.dedup();
+    Ok(mounts.iter().flat_map(|m| rels.iter().map(move |r| m.join(r))).map(|d| collect_stale(&d)).sum())
+}
+
+/// Writes `value` to `dir/file`.
+/// The file must exist: cgroup files are never created.
+fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    write_existing(&path, value).map_err(|e| io_error("write", &path, e))
+}
+
+/// Like [`write`], but a missing file is not an error.
+fn write_optional(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    match write_existing(&path, value) {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        r => r.map_err(|e| io_error("write", &path, e)),
+    }
+}
+
+fn write_existing(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new().write(true).truncate(true).open(path)?.write_all(value.as_bytes())
+}
+
+fn read_string(dir: &Path, file: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(file)).ok()
+}
+
+fn read_u64(dir: &Path, file: &str) -> Option<u64> {
+    read_string(dir, file)?.trim().parse().ok()
+}
+
+/// The value of `key` in a flat-keyed file (`key value` per line).
+fn read_key(dir: &Path, file: &str, key: &str) -> Option<u64> {
+    read_string(dir, file)?.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> Error {
+    Error::os_path(op, path, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A temporary directory standing in for a cgroup directory.
+    pub(crate) struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn with_files(files: &[&str]) -> TempDir {
+            static N: AtomicU64 = AtomicU64::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "ctm-cgtest-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            for f in files {
+                std::fs::write(p.join(f), "").unwrap();
+            }
+            TempDir(p)
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+        pub fn read(&self, f: &str) -> String {
+            std::fs::read_to_string(self.0.join(f)).unwrap()
+        }
+        pub fn put(&self, f: &str, content: &str) {
+            std::fs::write(self.0.join(f), content).unwrap();
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn group_names_round_trip_and_strangers_are_ignored() {
+        assert_eq!(parse_group_name(&group_name(42, 1234, 7)), Some((42, 1234)));
+        for other in ["containment", "42", "42.1", "42.1.x", "a.b.c", "1.2.3.4", "process_api"] {
+            assert_eq!(parse_group_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn own_start_time_is_read() {
+        assert!(own_start_time() > 0);
+        assert_eq!(start_time(std::process::id()), Some(own_start_time()));
+    }
+
+    #[test]
+    fn limits_are_validated() {
+        let ok = Limits { memory: Some(MemoryLimit::from_bytes(MIN_MEMORY).unwrap()), ..Limits::default() };
+        assert!(ok.validate().is_ok());
+        let bad = [
+            Limits { memory: Some(MemoryLimit::from_bytes(4096).unwrap()), ..Limits::default() },
+            Limits { cpu_quota: Some(0.0), ..Limits::default() },
+            Limits { cpu_quota: Some(f64::NAN), ..Limits::default() },
+            Limits { cpu_quota: Some(-1.0), ..Limits::default() },
+            Limits { cpu_weight: Some(0), ..Limits::default() },
+            Limits { cpu_weight: Some(10_001), ..Limits::default() },
+            Limits { pids: Some(0), ..Limits::default() },
+        ];
+        for l in bad {
+            assert!(matches!(l.validate(), Err(Error::InvalidValue { .. })), "{l:?}");
+        }
+    }
+
+    #[test]
+    fn given_parents_are_relative_and_without_dotdot() {
+        assert_eq!(Parent::given(Path::new("/a/b")).unwrap().rel, PathBuf::from("a/b"));
+        assert!(Parent::given(Path::new("a/../../b")).is_err());
+    }
+
+    #[test]
+    fn stale_groups_of_dead_supervisors_are_collected_and_live_ones_kept() {
+        let d = TempDir::with_files(&[]);
+        let live = d.path().join(group_name(std::process::id(), own_start_time(), 1));
+        let dead = d.path().join(group_name(std::process::id(), own_start_time() + 1, 1));
+        let stranger = d.path().join("not-ours");
+        for p in [&live, &dead, &stranger] {
+            std::fs::create_dir(p).unwrap();
+        }
+        assert_eq!(collect_stale(d.path()), 1);
+        assert!(live.exists() && stranger.exists() && !dead.exists());
+    }
+}
