@@ -130,7 +130,23 @@ impl Plan {
             }
         };
 
-        let ids = sandbox.user.map(|(uid, gid)| Ids { uid, gid, groups: sandbox.groups.clone() });
+        let ids = match sandbox.user {
+            Some((uid, gid)) => {
+                for id in [uid, gid].into_iter().chain(sandbox.groups.iter().copied()) {
+                    // -1 means "leave unchanged" to setresuid: it would silently keep root.
+                    if id == u32::MAX {
+                        return Err(Error::invalid(
+                            ValueKind::Id,
+                            id.to_string(),
+                            "4294967295 is not a valid id",
+                            "an id from 0 to 4294967294",
+                        ));
+                    }
+                }
+                Some(Ids { uid, gid, groups: sandbox.groups.clone() })
+            }
+            None => None,
+        };
         let fs = mount::compile(sandbox, false)?;
 
         Ok(Plan {
@@ -370,6 +386,9 @@ mod tests {
             (Sandbox::new().hostname("bad host").command("/bin/true"), ValueKind::Hostname),
             (Sandbox::new().hostname("").command("/bin/true"), ValueKind::Hostname),
             (Sandbox::new().hostname("a".repeat(65)).command("/bin/true"), ValueKind::Hostname),
+            (Sandbox::new().user(u32::MAX, 0).command("/bin/true"), ValueKind::Id),
+            (Sandbox::new().user(0, u32::MAX).command("/bin/true"), ValueKind::Id),
+            (Sandbox::new().user(1, 1).groups([u32::MAX]).command("/bin/true"), ValueKind::Id),
         ];
         for (cmd, kind) in cases {
             match Plan::compile(&cmd) {

@@ -1,0 +1,751 @@
+//! Resource limits, as root, on whichever cgroup version the host has: cgroup v1
+//! (the hybrid development machine) or v2 (the qemu guest of `.ci/qemu`).
+//!
+//! Every test creates its own cgroup parent (`containment-test-<pid>-<n>` at the
+//! top of each hierarchy it needs, readied like a delegated subtree: cpuset filled
+//! on v1, controllers enabled on v2), passes it with `cgroup_parent`, and checks
+//! afterwards that nothing is left in it (and that no group of this process is left
+//! under the default parent); the parent itself is removed when the test ends,
+//! also when it fails. Tests that measure need small C programs, built with `cc`
+//! at test time.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio as StdStdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{compile_c, pid_exists, require, require_root, text, wait_until, TempDir};
+use containment::{Error, ExitStatus, MemoryLimit, Outcome, Output, Rlimit, Sandbox, Stdio, ValueKind};
+
+const MIB: u64 = 1 << 20;
+
+/// The controllers the sandboxes of these tests use.
+const CONTROLLERS: [&str; 4] = ["memory", "cpuset", "pids", "cpu"];
+
+/// How this host mounts the cgroup controllers the tests use.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// One v1 hierarchy per controller: (controller, mount point).
+    V1(Vec<(&'static str, PathBuf)>),
+    /// The unified v2 hierarchy.
+    V2(PathBuf),
+}
+
+impl Layout {
+    /// v2 when `/sys/fs/cgroup` is a cgroup2 mount with the controllers enabled at its
+    /// root; v1 when each controller has a v1 mount; `None` otherwise (the tests skip).
+    fn detect() -> Option<Layout> {
+        let root = Path::new("/sys/fs/cgroup");
+        if let Ok(enabled) = std::fs::read_to_string(root.join("cgroup.subtree_control")) {
+            let enabled: Vec<&str> = enabled.split_whitespace().collect();
+            return CONTROLLERS.iter().all(|c| enabled.contains(c)).then(|| Layout::V2(root.to_path_buf()));
+        }
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let mut mounts = Vec::new();
+        for c in CONTROLLERS {
+            let mount = mountinfo.lines().find_map(|line| {
+                let (left, right) = line.split_once(" - ")?;
+                let mut right = right.split(' ');
+                let (fstype, superopts) = (right.next()?, right.nth(1)?);
+                let fields: Vec<&str> = left.split(' ').collect();
+                (fstype == "cgroup" && fields.get(3) == Some(&"/") && superopts.split(',').any(|o| o == c))
+                    .then(|| PathBuf::from(fields[4]))
+            })?;
+            mounts.push((c, mount));
+        }
+        Some(Layout::V1(mounts))
+    }
+
+    fn is_v2(&self) -> bool {
+        matches!(self, Layout::V2(_))
+    }
+
+    /// The mount point of the hierarchy holding `controller`.
+    fn mount(&self, controller: &str) -> &Path {
+        match self {
+            Layout::V1(mounts) => mounts.iter().find(|(c, _)| *c == controller).map(|(_, m)| m.as_path()).unwrap(),
+            Layout::V2(root) => root,
+        }
+    }
+
+    /// Every hierarchy's mount point, once each.
+    fn mounts(&self) -> Vec<&Path> {
+        let mut v: Vec<&Path> = CONTROLLERS.iter().map(|c| self.mount(c)).collect();
+        v.dedup();
+        v
+    }
+}
+
+/// The host's layout; skips the test (or fails it under `CONTAINMENT_MUST_WORK=1`)
+/// when it is not root or has neither v1 controllers nor a v2 root with them.
+macro_rules! require_cgroups {
+    () => {{
+        require_root!();
+        let layout = Layout::detect();
+        require!(
+            layout.is_some(),
+            "needs the memory, cpuset, pids and cpu controllers, on v1 mounts or enabled at the v2 root"
+        );
+        layout.unwrap()
+    }};
+}
+
+/// The groups this process made under the default parent that are still there.
+fn own_groups_under_default_parent(layout: &Layout) -> Vec<PathBuf> {
+    let prefix = format!("{}.", std::process::id());
+    let mut out = Vec::new();
+    for mount in layout.mounts() {
+        let Ok(entries) = std::fs::read_dir(mount.join(containment::DEFAULT_CGROUP_PARENT)) else { continue };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name().to_string_lossy().starts_with(&prefix) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// A cgroup parent of one test, at the top of every hierarchy; removed on drop
+/// (with whatever a failed test left in it).
+struct TestParent {
+    layout: Layout,
+    name: String,
+}
+
+impl TestParent {
+    fn new(layout: &Layout) -> TestParent {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let name = format!("containment-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let parent = TestParent { layout: layout.clone(), name };
+        for mount in layout.mounts() {
+            let dir = mount.join(&parent.name);
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        }
+        match layout {
+            Layout::V1(_) => {
+                // A new v1 cpuset group has no CPUs and no memory nodes: fill them.
+                let root = layout.mount("cpuset");
+                for file in ["cpuset.cpus", "cpuset.mems"] {
+                    let value = std::fs::read_to_string(root.join(file)).unwrap();
+                    write(&root.join(&parent.name).join(file), value.trim());
+                }
+            }
+            Layout::V2(root) => {
+                write(&root.join(&parent.name).join("cgroup.subtree_control"), "+memory +pids +cpu +cpuset");
+            }
+        }
+        parent
+    }
+
+    /// The path given to `cgroup_parent`.
+    fn rel(&self) -> &str {
+        &self.name
+    }
+
+    /// The sandbox description every test starts from.
+    fn sandbox(&self) -> Sandbox {
+        Sandbox::new().cgroup_parent(&self.name)
+    }
+
+    /// This parent in the hierarchy of `controller`.
+    fn dir(&self, controller: &str) -> PathBuf {
+        self.layout.mount(controller).join(&self.name)
+    }
+
+    /// The groups in this parent, in every hierarchy.
+    fn groups(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for mount in self.layout.mounts() {
+            let Ok(entries) = std::fs::read_dir(mount.join(&self.name)) else { continue };
+            out.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+        }
+        out.sort();
+        out
+    }
+
+    /// The only group in the hierarchy of `controller` (the running sandbox's).
+    fn only_group(&self, controller: &str) -> PathBuf {
+        let dir = self.dir(controller);
+        let groups: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+        let groups: Vec<PathBuf> = groups.into_iter().filter(|p| p.is_dir()).collect();
+        assert_eq!(groups.len(), 1, "groups in {}: {groups:?}", dir.display());
+        groups.into_iter().next().unwrap()
+    }
+
+    /// Panics unless no group is left in this parent nor, from this process, under
+    /// the default parent.
+    fn assert_empty(&self) {
+        assert_eq!(self.groups(), Vec::<PathBuf>::new(), "groups left under the test parent {}", self.name);
+        assert_eq!(own_groups_under_default_parent(&self.layout), Vec::<PathBuf>::new(), "groups left");
+    }
+}
+
+impl Drop for TestParent {
+    fn drop(&mut self) {
+        for group in self.groups() {
+            remove_group(&group);
+        }
+        for mount in self.layout.mounts() {
+            remove_group(&mount.join(&self.name));
+        }
+    }
+}
+
+/// Kills what is in the group and removes it, retrying for a while.
+fn remove_group(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dir.exists() && Instant::now() < deadline {
+        if std::fs::remove_dir(dir).is_ok() {
+            return;
+        }
+        for pid in std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().split_whitespace() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid.parse().unwrap_or(0)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn write(path: &Path, value: &str) {
+    std::fs::write(path, value).unwrap_or_else(|e| panic!("write {value:?} to {}: {e}", path.display()));
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())).trim().to_string()
+}
+
+fn mem(s: &str) -> MemoryLimit {
+    s.parse().unwrap()
+}
+
+/// The C helper programs, one binary with a mode as first argument:
+/// - `touch N`: allocates N MiB, writes every page, sleeps 100 ms, exits 0;
+/// - `alloc N`: only `malloc`s N MiB and says whether that worked;
+/// - `spin MS`: burns CPU for MS milliseconds of wall time;
+/// - `forkbomb`: forks children that wait, until `fork` fails; prints how many it
+///   made, the errno and the number of processes in `/proc`; waits for its stdin
+///   to close, then kills and reaps them.
+const TOOL_C: &str = r#"
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 100;
+    long n = argc > 2 ? atol(argv[2]) : 0;
+    if (!strcmp(argv[1], "touch")) {
+        size_t len = (size_t)n << 20;
+        if (len) {
+            volatile char *p = malloc(len);
+            if (!p) { printf("malloc failed errno=%d\n", errno); return 1; }
+            for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+        }
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        printf("touched %ld MiB\n", n);
+        return 0;
+    }
+    if (!strcmp(argv[1], "alloc")) {
+        void *p = malloc((size_t)n << 20);
+        if (!p) { printf("malloc failed errno=%d\n", errno); return 1; }
+        printf("malloc ok\n");
+        return 0;
+    }
+    if (!strcmp(argv[1], "spin")) {
+        double end = now() + n / 1000.0;
+        while (now() < end) {}
+        return 0;
+    }
+    if (!strcmp(argv[1], "forkbomb")) {
+        static pid_t kids[100000];
+        int k = 0, err = 0;
+        for (;;) {
+            pid_t p = fork();
+            if (p < 0) { err = errno; break; }
+            if (p == 0) { pause(); _exit(0); }
+            kids[k++] = p;
+            if (k == 100000) break;
+        }
+        int procs = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d))) procs += e->d_name[0] >= '1' && e->d_name[0] <= '9';
+        printf("children=%d errno=%d procs=%d\n", k, err, procs);
+        fflush(stdout);
+        char c;
+        while (read(0, &c, 1) > 0) {}
+        for (int i = 0; i < k; i++) kill(kids[i], SIGKILL);
+        for (int i = 0; i < k; i++) waitpid(kids[i], NULL, 0);
+        return 0;
+    }
+    return 100;
+}
+"#;
+
+/// The C helper, built in `dir`; skips the test (returns `None`) without `cc`.
+macro_rules! require_tool {
+    ($dir:expr) => {{
+        let tool = compile_c($dir.path(), "tool", TOOL_C);
+        require!(tool.is_some(), "needs a C compiler (cc) with static libc");
+        tool.unwrap()
+    }};
+}
+
+/// Runs `program args` in `sandbox` to its end, output piped; checks that the
+/// sandbox's init is gone afterwards.
+fn run(sandbox: &Sandbox, program: impl AsRef<OsStr>, args: &[&str]) -> Output {
+    let mut cmd = sandbox.command(program.as_ref());
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?} {args:?}: {e}", program.as_ref()));
+    let pid = child.pid();
+    let out = child.wait_with_output().expect("wait_with_output");
+    assert!(!pid_exists(pid as i32), "the sandbox's init {pid} is still there");
+    out
+}
+
+/// Like [`run`] for a host file bound into the sandbox.
+fn run_host(sandbox: &Sandbox, program: &Path, args: &[&str]) -> Output {
+    let mut cmd = sandbox.command_from_host(program);
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {} {args:?}: {e}", program.display()));
+    let pid = child.pid();
+    let out = child.wait_with_output().expect("wait_with_output");
+    assert!(!pid_exists(pid as i32), "the sandbox's init {pid} is still there");
+    out
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}, oom_killed {}, timed_out {}, usage {:?}\nstdout: {:?}\nstderr: {:?}",
+        out.status,
+        out.oom_killed,
+        out.timed_out,
+        out.usage,
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+// 1. -------------------------------------------------------------------------
+
+#[test]
+fn a_memory_bomb_is_oom_killed_and_reported() {
+    let layout = require_cgroups!();
+    let dir = TempDir::new("limits");
+    let tool = require_tool!(dir);
+    let parent = TestParent::new(&layout);
+    let out = run_host(&parent.sandbox().memory(mem("32M")), &tool, &["touch", "100"]);
+    assert_eq!(out.status, ExitStatus::Signaled(libc::SIGKILL), "{}", describe(&out));
+    assert!(out.oom_killed, "{}", describe(&out));
+    assert!(!out.timed_out, "{}", describe(&out));
+    assert_eq!(out.stdout, b"", "{}", describe(&out));
+    // The memory cgroup's peak is at the limit (it counts to the byte).
+    assert_eq!(out.usage.peak_memory, Some(32 * MIB), "{}", describe(&out));
+
+    // The same with a shell pipeline: the shell holding the string is killed.
+    let out =
+        run(&parent.sandbox().memory(mem("32M")), "/bin/sh", &["-c", r#"x=$(head -c 100M /dev/zero | tr "\0" a)"#]);
+    assert!(out.oom_killed, "{}", describe(&out));
+    assert!(!out.status.success(), "{}", describe(&out));
+    parent.assert_empty();
+}
+
+#[test]
+fn a_program_within_its_memory_limit_is_not_oom_killed() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let out = run(&parent.sandbox().memory(mem("64M")), "/bin/sh", &["-c", "head -c 8M /dev/zero | wc -c"]);
+    assert_eq!((out.status, out.oom_killed, text(&out.stdout)), (ExitStatus::Exited(0), false, "8388608\n".into()));
+    parent.assert_empty();
+}
+
+// 2. -------------------------------------------------------------------------
+
+#[test]
+fn stress_ng_survives_its_oom_killed_workers_and_oom_killed_is_reported() {
+    let layout = require_cgroups!();
+    require!(Path::new("/usr/bin/stress-ng").exists(), "needs /usr/bin/stress-ng (Debian package stress-ng)");
+    let parent = TestParent::new(&layout);
+    let started = Instant::now();
+    let out =
+        run(&parent.sandbox().memory(mem("64M")), "stress-ng", &["--vm", "1", "--vm-bytes", "200M", "--timeout", "5s"]);
+    assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
+    assert!(out.oom_killed, "{}", describe(&out));
+    assert!(!out.timed_out, "{}", describe(&out));
+    assert!(started.elapsed() >= Duration::from_secs(5), "{}", describe(&out));
+    parent.assert_empty();
+}
+
+// 3. -------------------------------------------------------------------------
+
+#[test]
+fn the_program_runs_on_exactly_the_cpus_asked_for() {
+    let layout = require_cgroups!();
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    require!(online.trim() == "0-1" || online.trim().starts_with("0-"), "needs at least 2 CPUs, has {online}");
+    let parent = TestParent::new(&layout);
+    for cpus in ["1", "0-1", "0"] {
+        let out = run(
+            &parent.sandbox().cpus(cpus.parse().unwrap()),
+            "/bin/sh",
+            &["-c", "grep Cpus_allowed_list /proc/self/status"],
+        );
+        assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
+        assert_eq!(text(&out.stdout), format!("Cpus_allowed_list:\t{cpus}\n"), "cpus({cpus})");
+        parent.assert_empty();
+    }
+}
+
+// 4. -------------------------------------------------------------------------
+
+#[test]
+fn a_fork_bomb_is_stopped_at_the_pids_limit_with_eagain() {
+    let layout = require_cgroups!();
+    let dir = TempDir::new("limits");
+    let tool = require_tool!(dir);
+    let parent = TestParent::new(&layout);
+    let mut cmd = parent.sandbox().pids(16).command_from_host(&tool);
+    cmd.arg("forkbomb").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the fork bomb");
+    let init = child.pid();
+    let line = common::read_line_from(&mut child);
+    // pids(16) allows the program and 15 children; the init comes on top. /proc
+    // inside lists the init, the program and its children.
+    assert_eq!(line, format!("children=15 errno={} procs=17", libc::EAGAIN));
+    let group = parent.only_group("pids");
+    assert_eq!(read(&group.join("pids.max")), "17", "the library adds one for the init");
+    assert_eq!(read(&group.join("pids.current")), "17");
+    let procs = read(&group.join("cgroup.procs"));
+    assert_eq!(procs.lines().count(), 17, "{procs}");
+    drop(child.stdin.take());
+    let outcome = child.wait().expect("wait");
+    assert_eq!((outcome.status, outcome.oom_killed, outcome.timed_out), (ExitStatus::Exited(0), false, false));
+    assert!(!pid_exists(init as i32), "the init {init} is still there");
+    for pid in procs.lines() {
+        assert!(!pid_exists(pid.parse().unwrap()), "process {pid} of the sandbox is still there");
+    }
+    parent.assert_empty();
+}
+
+#[test]
+fn a_shell_fork_loop_fails_with_cannot_fork_at_the_pids_limit() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    // The inner shell forks sleeps until fork fails, and dies of it ("Cannot fork");
+    // then the outer one counts what is left in /proc with builtins only. At the
+    // failure the group held the init, both shells and 14 sleeps: 16 processes of
+    // the program plus the init; afterwards /proc lists the init, the outer shell
+    // and the 14 sleeps.
+    let script = r#"sh -c 'i=0; while [ $i -lt 100 ]; do sleep 10 & i=$((i+1)); done'
+        n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo "procs=$n""#;
+    let started = Instant::now();
+    let out = run(&parent.sandbox().pids(16), "/bin/sh", &["-c", script]);
+    assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "procs=16\n", "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("Cannot fork") || err.contains("Resource temporarily unavailable"), "{err:?}");
+    // The sleeps died with the sandbox, long before their 10 s.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    parent.assert_empty();
+}
+
+// 5. -------------------------------------------------------------------------
+
+#[test]
+fn a_timeout_kills_a_sleeping_program_and_says_so() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    // With a memory limit, so that the sandbox has a group to be removed too.
+    let sandbox = parent.sandbox().memory(mem("64M")).timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let out = run(&sandbox, "sleep", &["10"]);
+    let elapsed = started.elapsed();
+    assert!(out.timed_out, "{}", describe(&out));
+    assert_eq!(out.status, ExitStatus::Signaled(libc::SIGKILL), "{}", describe(&out));
+    assert!(!out.oom_killed, "{}", describe(&out));
+    assert!(out.usage.wall >= Duration::from_millis(300), "{}", describe(&out));
+    assert!(out.usage.wall < Duration::from_secs(2), "{}", describe(&out));
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    parent.assert_empty();
+
+    // Without any cgroup limit the timeout works the same.
+    let out = run(&Sandbox::new().timeout(Duration::from_millis(300)), "sleep", &["10"]);
+    assert!(out.timed_out && out.status == ExitStatus::Signaled(libc::SIGKILL), "{}", describe(&out));
+    assert!(out.usage.wall >= Duration::from_millis(300) && out.usage.wall < Duration::from_secs(2));
+
+    // A program that ends in time is not timed out.
+    let out = run(&parent.sandbox().memory(mem("64M")).timeout(Duration::from_secs(10)), "true", &[]);
+    assert_eq!((out.status, out.timed_out), (ExitStatus::Exited(0), false));
+    parent.assert_empty();
+}
+
+// 6. -------------------------------------------------------------------------
+
+#[test]
+fn peak_memory_matches_what_the_program_touched() {
+    let layout = require_cgroups!();
+    let dir = TempDir::new("limits");
+    let tool = require_tool!(dir);
+    let parent = TestParent::new(&layout);
+    let sandbox = parent.sandbox().memory(mem("256M"));
+    let peak = |mib: &str| -> u64 {
+        let out = run_host(&sandbox, &tool, &["touch", mib]);
+        assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
+        assert_eq!(text(&out.stdout), format!("touched {mib} MiB\n"));
+        assert!(!out.oom_killed);
+        out.usage.peak_memory.expect("a peak from the memory cgroup")
+    };
+    let baseline = peak("0");
+    let touched = peak("100");
+    let used = touched.saturating_sub(baseline);
+    let want = 100 * MIB;
+    assert!(
+        used.abs_diff(want) <= want / 10,
+        "peak {touched} - baseline {baseline} = {used} is not within 10% of {want}"
+    );
+    assert!(touched >= want && touched <= want + want / 10 + baseline, "peak {touched}, baseline {baseline}");
+    parent.assert_empty();
+}
+
+// 7. -------------------------------------------------------------------------
+
+#[test]
+fn rlimits_apply_to_the_program() {
+    let layout = require_cgroups!();
+    let dir = TempDir::new("limits");
+    let tool = require_tool!(dir);
+    let parent = TestParent::new(&layout);
+
+    let out = run(&parent.sandbox().rlimit(Rlimit::OpenFiles, 32), "/bin/sh", &["-c", "ulimit -n; ulimit -Hn"]);
+    assert_eq!((out.status, text(&out.stdout)), (ExitStatus::Exited(0), "32\n32\n".into()), "{}", describe(&out));
+
+    let out =
+        run(&parent.sandbox().rlimit_soft_hard(Rlimit::OpenFiles, 16, 64), "/bin/sh", &["-c", "ulimit -n; ulimit -Hn"]);
+    assert_eq!((out.status, text(&out.stdout)), (ExitStatus::Exited(0), "16\n64\n".into()), "{}", describe(&out));
+
+    let sandbox = parent.sandbox().rlimit(Rlimit::AddressSpace, 64 * MIB);
+    let out = run_host(&sandbox, &tool, &["alloc", "128"]);
+    assert_eq!(out.status, ExitStatus::Exited(1), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), format!("malloc failed errno={}\n", libc::ENOMEM));
+    let out = run_host(&sandbox, &tool, &["alloc", "16"]);
+    assert_eq!((out.status, text(&out.stdout)), (ExitStatus::Exited(0), "malloc ok\n".into()), "{}", describe(&out));
+    parent.assert_empty();
+}
+
+#[test]
+fn raising_a_hard_rlimit_is_refused_before_anything_is_created() {
+    let layout = require_cgroups!();
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim).unwrap();
+    // CAP_SYS_RESOURCE is capability 24.
+    let has_sys_resource = u64::from_str_radix(eff, 16).unwrap() & (1 << 24) != 0;
+    require!(
+        !has_sys_resource && hard != libc::RLIM_INFINITY,
+        "needs a finite hard limit of open files and no CAP_SYS_RESOURCE (as on the development machine)"
+    );
+    let parent = TestParent::new(&layout);
+    let sandbox = parent.sandbox().memory(mem("64M")).rlimit(Rlimit::OpenFiles, hard + 1);
+    match sandbox.command("true").status() {
+        Err(Error::InvalidValue { kind, value, reason, .. }) => {
+            assert_eq!(kind, ValueKind::Number);
+            assert_eq!(value, format!("nofile={}", hard + 1));
+            assert!(reason.contains(&format!("hard limit {hard}")), "{reason}");
+        }
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+    parent.assert_empty();
+    // Lowering it works.
+    let out =
+        run(&parent.sandbox().memory(mem("64M")).rlimit(Rlimit::OpenFiles, hard - 1), "/bin/sh", &["-c", "ulimit -Hn"]);
+    assert_eq!(text(&out.stdout), format!("{}\n", hard - 1), "{}", describe(&out));
+    parent.assert_empty();
+}
+
+// 8. -------------------------------------------------------------------------
+
+#[test]
+fn host_dependent_values_are_checked_before_anything_is_created() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let effective =
+        |dir: &Path| dir.join(if layout.is_v2() { "cpuset.cpus.effective" } else { "cpuset.effective_cpus" });
+    let allowed = read(&effective(&parent.dir("cpuset")));
+    if std::fs::read_to_string("/sys/devices/system/cpu/online").is_ok_and(|s| s.trim() == "0-1") {
+        assert_eq!(allowed, "0-1");
+    }
+    let status = |s: &Sandbox| s.command("true").status();
+
+    match status(&parent.sandbox().cpus("5".parse().unwrap())) {
+        Err(Error::InvalidValue { kind: ValueKind::CpuSet, value, reason, .. }) => {
+            assert_eq!(value, "5");
+            assert!(reason.contains(&format!("allowed set {allowed}")), "{reason}");
+        }
+        other => panic!("expected InvalidValue about the CPUs, got {other:?}"),
+    }
+    parent.assert_empty();
+
+    match status(&parent.sandbox().memory(mem("512K"))) {
+        Err(Error::InvalidValue { kind: ValueKind::Size, value, .. }) => assert_eq!(value, "512K"),
+        other => panic!("expected InvalidValue about the memory limit, got {other:?}"),
+    }
+    parent.assert_empty();
+
+    let missing = "does-not-exist-xyz";
+    let before: Vec<Vec<PathBuf>> = layout.mounts().iter().map(|m| subdirs(m)).collect();
+    match status(&Sandbox::new().memory(mem("64M")).pids(8).cgroup_parent(missing)) {
+        Err(Error::CgroupParent { path, errno }) => {
+            assert_eq!(path, layout.mount("memory").join(missing));
+            assert_eq!(errno, nix::errno::Errno::ENOENT);
+        }
+        other => panic!("expected CgroupParent, got {other:?}"),
+    }
+    for mount in layout.mounts() {
+        assert!(!mount.join(missing).exists(), "{} was created", mount.join(missing).display());
+    }
+    let after: Vec<Vec<PathBuf>> = layout.mounts().iter().map(|m| subdirs(m)).collect();
+    // Other processes may make groups at the top meanwhile; ours would be named so.
+    let ours = |v: &Vec<Vec<PathBuf>>| -> Vec<PathBuf> {
+        v.iter().flatten().filter(|p| p.to_string_lossy().contains(missing)).cloned().collect()
+    };
+    assert_eq!(ours(&before), ours(&after));
+    parent.assert_empty();
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect()
+}
+
+// 9. -------------------------------------------------------------------------
+
+/// Set in the environment of the helper supervisor of the next test: the cgroup
+/// parent to use.
+const HELPER_ENV: &str = "CTM_LIMITS_HELPER_PARENT";
+const HELPER_TEST: &str = "a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes";
+
+/// The helper supervisor: spawns `sleep 1000` under limits in the given parent,
+/// prints `ready <init pid>` and blocks until killed.
+fn helper_supervisor(parent: &str) -> ! {
+    let child = Sandbox::new()
+        .memory(mem("64M"))
+        .pids(8)
+        .cgroup_parent(parent)
+        .command("sleep")
+        .arg("1000")
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("helper: spawn");
+    println!("ready {}", child.pid());
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::sleep(Duration::from_secs(1000));
+    }
+}
+
+#[test]
+fn a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes() {
+    if let Some(parent) = std::env::var_os(HELPER_ENV) {
+        helper_supervisor(parent.to_str().unwrap());
+    }
+    let layout = require_cgroups!();
+    for collect_with_gc in [true, false] {
+        let parent = TestParent::new(&layout);
+        let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", HELPER_TEST, "--nocapture", "--test-threads=1"])
+            .env(HELPER_ENV, parent.rel())
+            .stdin(StdStdio::null())
+            .stdout(StdStdio::piped())
+            .spawn()
+            .expect("start the helper supervisor");
+        let mut lines = BufReader::new(helper.stdout.take().unwrap()).lines();
+        let init: i32 = loop {
+            let line = lines.next().expect("the helper ended before it was ready").unwrap();
+            if let Some(pid) = line.strip_prefix("ready ") {
+                break pid.parse().unwrap();
+            }
+        };
+        let groups = parent.groups();
+        assert_eq!(groups.len(), if layout.is_v2() { 1 } else { 2 }, "{groups:?}");
+        helper.kill().unwrap();
+        helper.wait().unwrap(); // a zombie supervisor still counts as alive
+        assert!(wait_until(Duration::from_secs(2), || !pid_exists(init)), "the sandbox's init {init} survived");
+        assert_eq!(parent.groups(), groups, "nobody removed the group of the dead supervisor");
+
+        if collect_with_gc {
+            let removed = containment::gc(&[Path::new(parent.rel())]).unwrap();
+            assert!(removed >= groups.len(), "gc removed {removed} groups");
+        } else {
+            let out = run(&parent.sandbox().memory(mem("64M")).pids(8), "true", &[]);
+            assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
+        }
+        for g in &groups {
+            assert!(!g.exists(), "{} is still there", g.display());
+        }
+        parent.assert_empty();
+    }
+}
+
+// 10. ------------------------------------------------------------------------
+
+#[test]
+fn a_cpu_quota_caps_cpu_time() {
+    let layout = require_cgroups!();
+    let dir = TempDir::new("limits");
+    let tool = require_tool!(dir);
+    let parent = TestParent::new(&layout);
+    let mut cmd = parent.sandbox().cpu_quota(0.2).command_from_host(&tool);
+    cmd.args(["spin", "1000"]).stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let group = parent.only_group("cpu");
+    if layout.is_v2() {
+        assert_eq!(read(&group.join("cpu.max")), "20000 100000");
+    } else {
+        assert_eq!(read(&group.join("cpu.cfs_quota_us")), "20000");
+        assert_eq!(read(&group.join("cpu.cfs_period_us")), "100000");
+    }
+    let o: Outcome = child.wait().expect("wait");
+    assert_eq!(o.status, ExitStatus::Exited(0), "{o:?}");
+    let cpu = o.usage.user + o.usage.system;
+    assert!(o.usage.wall >= Duration::from_secs(1), "{o:?}");
+    assert!(cpu < Duration::from_millis(450), "a quota of 0.2 CPU let it use {cpu:?} in {:?}", o.usage.wall);
+    assert!(cpu > Duration::from_millis(50), "it got only {cpu:?} of CPU: was it measured?");
+    parent.assert_empty();
+}
+
+#[test]
+fn a_cpu_weight_is_accepted_and_written() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let mut cmd = parent.sandbox().cpu_weight(200).command("/bin/sh");
+    cmd.args(["-c", "read x"]).stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let group = parent.only_group("cpu");
+    if layout.is_v2() {
+        assert_eq!(read(&group.join("cpu.weight")), "200");
+    } else {
+        assert_eq!(read(&group.join("cpu.shares")), "2048");
+    }
+    writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
+    let o = child.wait().expect("wait");
+    assert_eq!(o.status, ExitStatus::Exited(0), "{o:?}");
+    parent.assert_empty();
+}

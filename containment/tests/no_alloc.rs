@@ -1,0 +1,211 @@
+//! Proof that the child side of a spawn allocates nothing: this test binary's
+//! global allocator kills any process other than the supervisor that allocates or
+//! frees (exit code 86, with a message on stderr). Every sandbox feature that runs
+//! code between `clone3` and `execve` is exercised here, on its success and its
+//! failure paths, and each run must give its exact expected outcome; an
+//! allocation in the init or in the program's process before `execve` would turn
+//! it into an exit code 86 or an `InitDied` error.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use containment::{Error, ExitStatus, Sandbox, Stage, Stdio};
+
+/// The pid of the supervisor (this test process); 0 until a test arms the guard.
+static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
+
+const ALLOCATED_IN_CHILD: i32 = 86;
+
+struct ChildAllocationGuard;
+
+fn check() {
+    let supervisor = SUPERVISOR.load(Ordering::Relaxed);
+    // SAFETY: getpid is a plain system call.
+    if supervisor != 0 && unsafe { libc::getpid() } != supervisor {
+        let msg = b"no_alloc: a child process allocated between clone and exec\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe and touch no heap.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(ALLOCATED_IN_CHILD);
+        }
+    }
+}
+
+// SAFETY: every method checks, then forwards to the system allocator unchanged.
+unsafe impl GlobalAlloc for ChildAllocationGuard {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        check();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        check();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        check();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        check();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GUARD: ChildAllocationGuard = ChildAllocationGuard;
+
+fn arm() {
+    // SAFETY: getpid is a plain system call.
+    SUPERVISOR.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+}
+
+fn require_root() -> bool {
+    // SAFETY: geteuid is a plain system call.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("CONTAINMENT_MUST_WORK").as_deref() == Ok("1") {
+        panic!("needs root (CONTAINMENT_MUST_WORK=1 forbids skipping)");
+    }
+    eprintln!("skipped: needs root");
+    false
+}
+
+/// The guard works: a forked child that allocates dies with exit code 86.
+#[test]
+fn guard_catches_an_allocation_in_a_child() {
+    arm();
+    // SAFETY: the child only allocates (which the guard turns into _exit) or exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let v = std::hint::black_box(vec![1u8; 64]);
+        drop(v);
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status));
+    assert_eq!(libc::WEXITSTATUS(status), ALLOCATED_IN_CHILD);
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ctm-noalloc-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every success path of the child side, in one sandbox and in several, with a
+/// busy allocator in other threads of the supervisor.
+#[test]
+fn the_child_side_never_allocates() {
+    if !require_root() {
+        return;
+    }
+    arm();
+    // Other threads allocate all the while, as in a real host process.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noise = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::hint::black_box(vec![0u8; 4096]);
+            }
+        })
+    };
+
+    let data = tempdir("data");
+    std::fs::write(data.join("in"), "input\n").unwrap();
+    let sandbox = Sandbox::new()
+        .bind_ro(&data, "/in")
+        .bind(&data, "/out")
+        .tmpfs("/scratch", "1M".parse().unwrap())
+        .hostname("noalloc")
+        .memory("64M".parse().unwrap())
+        .pids(32)
+        .cpus("0".parse().unwrap())
+        .rlimit(containment::Rlimit::OpenFiles, 64)
+        .timeout(Duration::from_secs(60))
+        .user(65534, 65534);
+    for _ in 0..3 {
+        let out = sandbox
+            .command("sh")
+            .args(["-c", "cat /in/in; hostname; id -u; cd /scratch && pwd; cat; ulimit -n"])
+            .env("X", "y")
+            .current_dir("/tmp")
+            .stdin(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "input\nnoalloc\n65534\n/scratch\n64\n",
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status, ExitStatus::Exited(0));
+    }
+
+    // The overlay root and a chroot, and the program bound from the host.
+    let out =
+        Sandbox::new().overlay("/").command("/bin/sh").args(["-c", "echo x > /new && cat /new"]).output().unwrap();
+    assert_eq!((out.status, out.stdout.as_slice()), (ExitStatus::Exited(0), &b"x\n"[..]));
+    let out = Sandbox::new().chroot("/").readonly_root(true).command_from_host("/bin/true").output().unwrap();
+    assert_eq!(out.status, ExitStatus::Exited(0));
+
+    // Signals forwarded by the init, and a timeout it enforces.
+    let mut child = Sandbox::new().command("sleep").arg("30").spawn().unwrap();
+    child.signal(libc::SIGTERM).unwrap();
+    assert_eq!(child.wait().unwrap().status, ExitStatus::Signaled(libc::SIGTERM));
+    let o = Sandbox::new().timeout(Duration::from_millis(100)).command("sleep").arg("30").status().unwrap();
+    assert!(o.timed_out);
+
+    stop.store(true, Ordering::Relaxed);
+    noise.join().unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+/// The failure paths: each error record is written without allocating.
+#[test]
+fn the_child_side_never_allocates_when_failing() {
+    if !require_root() {
+        return;
+    }
+    arm();
+    match Sandbox::new().command("/nonexistent/program").status() {
+        Err(Error::ProgramNotFound { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match Sandbox::new().command("no-such-program-anywhere").status() {
+        Err(Error::ProgramNotFound { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match Sandbox::new().command("/etc/passwd").status() {
+        Err(Error::NotExecutable { errno, .. }) => assert_eq!(errno, containment::Errno::EACCES),
+        other => panic!("{other:?}"),
+    }
+    let mut cmd = Sandbox::new().command("/bin/true");
+    cmd.current_dir("/does/not/exist");
+    match cmd.status() {
+        Err(Error::Setup { stage: Stage::Chdir, errno, .. }) => assert_eq!(errno, containment::Errno::ENOENT),
+        other => panic!("{other:?}"),
+    }
+    let data = tempdir("fail");
+    let bad_root = data.join("root");
+    std::fs::create_dir_all(&bad_root).unwrap();
+    std::os::unix::fs::symlink("/etc", bad_root.join("proc")).unwrap();
+    match Sandbox::new().chroot(&bad_root).command("/bin/true").status() {
+        Err(Error::Setup { stage: Stage::MountPoint, errno, path }) => {
+            assert_eq!(errno, containment::Errno::ELOOP);
+            assert_eq!(path.as_deref(), Some(std::path::Path::new("/proc")));
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&data).unwrap();
+}
