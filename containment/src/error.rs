@@ -71,6 +71,8 @@ pub enum Stage {
     Sync,
     /// Joining the sandbox's cgroups and making its cgroup namespace.
     Cgroup,
+    /// Bringing `lo` up and handing the network namespace over to the supervisor.
+    Network,
     /// Making every mount private (`MS_REC | MS_PRIVATE` on `/`).
     MountPrivate,
     /// Creating or opening the new root.
@@ -117,11 +119,12 @@ pub enum Stage {
 
 impl Stage {
     /// All stages, in pipeline order.
-    pub const ALL: [Stage; 25] = [
+    pub const ALL: [Stage; 26] = [
         Stage::Prepare,
         Stage::Clone,
         Stage::Sync,
         Stage::Cgroup,
+        Stage::Network,
         Stage::MountPrivate,
         Stage::Root,
         Stage::MountPoint,
@@ -157,6 +160,7 @@ impl Stage {
             Stage::Clone => "clone",
             Stage::Sync => "sync",
             Stage::Cgroup => "cgroup",
+            Stage::Network => "network",
             Stage::MountPrivate => "mount-private",
             Stage::Root => "root",
             Stage::MountPoint => "mount-point",

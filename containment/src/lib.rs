@@ -38,6 +38,7 @@ mod child;
 mod command;
 mod error;
 mod mount;
+mod net;
 mod process;
 mod report;
 mod resource;
@@ -48,6 +49,7 @@ mod sys;
 pub use cgroup::{gc, DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{Errno, Error, Result, Stage, ValueKind};
+pub use net::{BridgeNet, Net};
 pub use process::{Child, ChildStderr, ChildStdin, ChildStdout, ExitStatus, Outcome, Output, Usage};
 pub use resource::{
     parse_rlimit_spec, validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, Rlimit, TmpfsSpec,

@@ -10,6 +10,7 @@ use nix::errno::Errno;
 
 use crate::cgroup::Group;
 use crate::error::{Error, Result};
+use crate::net::Lease;
 use crate::report::{Kind, Record, RECORD_LEN};
 use crate::sys;
 
@@ -208,6 +209,8 @@ pub struct Child {
     reaped: bool,
     /// Removed once the outcome is read, or when the handle is dropped.
     group: Option<Group>,
+    /// The sandbox's address on its bridge, held while it runs.
+    pub(crate) lease: Option<Lease>,
     /// The program's standard input, if piped.
     pub stdin: Option<ChildStdin>,
     /// The program's standard output, if piped.
@@ -232,6 +235,7 @@ impl Child {
             outcome: None,
             reaped: false,
             group,
+            lease: None,
             stdin: None,
             stdout: None,
             stderr: None,
@@ -281,6 +285,11 @@ impl Child {
         drop(self.stdin.take());
         let exited = self.reap()?;
         self.finish(exited)
+    }
+
+    /// The init's pidfd.
+    pub(crate) fn pidfd_raw(&self) -> RawFd {
+        self.pidfd.as_raw_fd()
     }
 
     /// The report pipe's read end.
@@ -370,6 +379,7 @@ impl Child {
         // Read the group's counters before it is removed.
         let memory = self.group.as_ref().and_then(Group::memory_stats);
         self.group = None;
+        self.lease = None;
         let usage = Usage {
             wall,
             user: tv(exited.rusage.ru_utime),

@@ -14,6 +14,9 @@ pub(crate) enum Kind {
     Exited = 3,
     /// The sandbox's timeout passed; the init kills everything by exiting.
     TimedOut = 4,
+    /// A netlink socket in the sandbox's network namespace: `value` = its
+    /// descriptor number in the init, for `pidfd_getfd`.
+    Netlink = 5,
 }
 
 /// One message from the init. 16 bytes, far below `PIPE_BUF`, so each write is atomic.
@@ -44,6 +47,10 @@ impl Record {
         Record { kind: Kind::Exited, stage: 0, errno: 0, value: status }
     }
 
+    pub fn netlink(fd: i32) -> Record {
+        Record { kind: Kind::Netlink, stage: 0, errno: 0, value: fd }
+    }
+
     pub fn timed_out() -> Record {
         Record { kind: Kind::TimedOut, stage: 0, errno: 0, value: 0 }
     }
@@ -64,6 +71,7 @@ impl Record {
             2 => Kind::Started,
             3 => Kind::Exited,
             4 => Kind::TimedOut,
+            5 => Kind::Netlink,
             _ => return None,
         };
         Some(Record {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cgroup::Limits;
 use crate::command::Command;
+use crate::net::Net;
 use crate::resource::{CpuSet, MemoryLimit, Rlimit};
 
 /// Where the sandbox's `/` comes from.
@@ -68,6 +69,7 @@ pub struct Sandbox {
     pub(crate) cgroup_parent: Option<PathBuf>,
     pub(crate) rlimits: BTreeMap<Rlimit, (u64, u64)>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) net: Net,
 }
 
 impl Sandbox {
@@ -232,6 +234,13 @@ impl Sandbox {
     /// enforced by the sandbox's init, whether or not anyone waits.
     pub fn timeout(mut self, timeout: Duration) -> Sandbox {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The sandbox's network: [`Net::none`] (the default: only `lo`),
+    /// [`Net::host`], or [`Net::bridge`] (an `eth0` with an address on a bridge).
+    pub fn net(mut self, net: impl Into<Net>) -> Sandbox {
+        self.net = net.into();
         self
     }
 

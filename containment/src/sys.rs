@@ -7,7 +7,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
-use std::os::fd::RawFd;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -599,6 +599,27 @@ pub fn monotonic_now() -> libc::timespec {
     // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts
+}
+
+/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate, in this process, of descriptor
+/// `targetfd` of the process `pidfd` refers to (close-on-exec).
+pub fn pidfd_getfd(pidfd: RawFd, targetfd: RawFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain system call on integers.
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, targetfd, 0) })?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// A `netlink_sys::Socket` owning `fd`, which must be a netlink socket.
+pub fn netlink_socket(fd: OwnedFd) -> netlink_sys::Socket {
+    // SAFETY: ownership of the descriptor moves into the socket, which closes it.
+    unsafe { netlink_sys::Socket::from_raw_fd(fd.into_raw_fd()) }
+}
+
+/// `socket(domain, type | SOCK_CLOEXEC, protocol)`.
+pub fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<RawFd, Errno> {
+    // SAFETY: plain system call on integers.
+    check_int(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.

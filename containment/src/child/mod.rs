@@ -131,14 +131,7 @@ enum Never {}
 
 fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     close_inherited(fds).at(Stage::Prepare)?;
-    if fds.sync >= 0 {
-        let mut go = [0u8; 1];
-        if sys::read(fds.sync, &mut go).at(Stage::Sync)? == 0 {
-            // The supervisor gave up on this sandbox before releasing it.
-            sys::exit_now(1);
-        }
-        sys::close(fds.sync);
-    }
+    let netlink = network(plan, fds)?;
     join_cgroups(plan)?;
     fs::build(&plan.fs)?;
     sys::sethostname(&plan.hostname).at(Stage::Hostname)?;
@@ -147,6 +140,19 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         Some(deadline) => sys::timerfd_at(deadline).at(Stage::InitSignals)?,
         None => -1,
     };
+
+    if fds.sync >= 0 {
+        // The supervisor configures what it must (the bridge interface) meanwhile.
+        let mut go = [0u8; 1];
+        if sys::read(fds.sync, &mut go).at(Stage::Sync)? == 0 {
+            // The supervisor gave up on this sandbox before releasing it.
+            sys::exit_now(1);
+        }
+        sys::close(fds.sync);
+    }
+    if netlink >= 0 {
+        sys::close(netlink);
+    }
 
     let shared = program::Shared { plan, fds, failure: Cell::new(None) };
     let pid = program::start(&shared).at(Stage::Fork)?;
@@ -163,6 +169,30 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
     report(fds.report, Record::started(pid));
     serve(pid, signals, timer, fds.report)
+}
+
+/// Brings `lo` up with the request the plan holds; when the supervisor is to
+/// configure a bridge interface, hands it the netlink socket (it takes a copy with
+/// `pidfd_getfd`) and returns it, else -1.
+fn network(plan: &Plan, fds: &ChildFds) -> Result<RawFd, Failure> {
+    let Some(request) = &plan.lo_up else { return Ok(-1) };
+    let nl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE).at(Stage::Network)?;
+    sys::write(nl, request).at(Stage::Network)?;
+    let mut ack = [0u8; 256];
+    let n = sys::read(nl, &mut ack).at(Stage::Network)?;
+    // An NLMSG_ERROR message: type at bytes 4-5, the error (0 or -errno) at 16-19.
+    let ty = u16::from_ne_bytes([ack[4], ack[5]]);
+    let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
+    if n < 20 || ty != libc::NLMSG_ERROR as u16 || code != 0 {
+        let errno = if code < 0 { Errno::from_raw(-code) } else { Errno::EPROTO };
+        return Err(Failure { stage: Stage::Network, errno, path: crate::report::NO_PATH });
+    }
+    if !plan.net_handover {
+        sys::close(nl);
+        return Ok(-1);
+    }
+    report(fds.report, Record::netlink(nl));
+    Ok(nl)
 }
 
 /// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`), then makes

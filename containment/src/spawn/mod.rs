@@ -17,6 +17,7 @@ use crate::cgroup::{Group, Parent};
 use crate::child::{self, ChildFds, PATH_CWD, PATH_PROGRAM};
 use crate::command::{Command, Defaults};
 use crate::error::{Error, Result, Stage};
+use crate::net::{self, Net};
 use crate::process::{read_record, Child};
 use crate::report::{Kind, Record};
 use crate::sys;
@@ -27,24 +28,56 @@ use stdio::StdioFds;
 /// that stopped it. On error, the sandbox is killed and reaped before returning.
 pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
     let mut plan = Plan::compile(cmd)?;
+    let mut net = match &cmd.sandbox.net {
+        Net::Bridge(b) => Some(net::prepare(b)?),
+        _ => None,
+    };
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+    let sync = match net {
+        Some(_) => Some(nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?),
+        None => None,
+    };
     let group = cgroup_for(cmd, &mut plan)?;
 
     let started = Instant::now();
     let deadline = cmd.sandbox.timeout.map(|t| deadline_after(sys::monotonic_now(), t));
-    let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline };
+    let fds = ChildFds {
+        report: report_wr.as_raw_fd(),
+        sync: sync.as_ref().map_or(-1, |(r, _)| r.as_raw_fd()),
+        stdio: io.child_raw(),
+        deadline,
+    };
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
     drop(report_wr);
     io.close_child_ends();
+    let go = sync.map(|(r, w)| {
+        drop(r);
+        w
+    });
 
     let mut child = Child::new(pid, pidfd, report_rd, started, group);
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
-    match read_record(child.report_fd()) {
+    let mut record = read_record(child.report_fd());
+    if let (Some(prepared), Some(go)) = (net.as_mut(), go) {
+        match record {
+            Some(Record { kind: Kind::Netlink, value, .. }) => {
+                // On error `child` is dropped on return, which kills and reaps the init.
+                let inside = sys::pidfd_getfd(child.pidfd_raw(), value).map_err(|e| Error::os("pidfd_getfd", e))?;
+                net::attach(prepared, pid as u32, inside)?;
+                sys::write(go.as_raw_fd(), b"g").map_err(|e| Error::os("write", e))?;
+                record = read_record(child.report_fd());
+            }
+            Some(Record { kind: Kind::Error, .. }) | None => {}
+            Some(other) => return Err(Error::InitDied(format!("unexpected report {other:?}"))),
+        }
+    }
+    child.lease = net.map(|n| n.lease);
+    match record {
         Some(Record { kind: Kind::Started, .. }) => Ok(child),
         Some(Record { kind: Kind::TimedOut, .. }) => {
             // The timeout passed during setup: the init has ended everything.

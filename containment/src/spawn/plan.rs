@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::command::{Command, EnvBase, DEFAULT_PATH};
 use crate::error::{Error, Result, ValueKind};
 use crate::mount::{self, FsPlan};
+use crate::net::Net;
 use crate::resource::Rlimit;
 
 /// A NULL-terminated array of C strings, as `execve` wants it. The pointers point
@@ -69,6 +70,12 @@ pub(crate) struct Plan {
     /// v1 `cgroup.procs` files the init joins, with their index in `fs.paths`;
     /// filled by the spawn once the group exists.
     pub cgroup_procs: Vec<(CString, i32)>,
+    /// The netlink request that brings `lo` up, when the sandbox has its own
+    /// network namespace.
+    pub lo_up: Option<Vec<u8>>,
+    /// Whether the init hands a netlink socket of its namespace to the supervisor
+    /// (to configure a bridge interface) and waits for the go-ahead.
+    pub net_handover: bool,
 }
 
 const DEFAULT_HOSTNAME: &str = "sandbox";
@@ -83,9 +90,11 @@ impl Plan {
         let sandbox = &cmd.sandbox;
         // The cgroup namespace is made by the init with `unshare` once it is in its
         // own groups, so that they are its namespace's root.
-        let clone_flags =
-            (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET)
-                as u64;
+        let mut clone_flags = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) as u64;
+        let own_netns = sandbox.net != Net::Host;
+        if own_netns {
+            clone_flags |= libc::CLONE_NEWNET as u64;
+        }
         sandbox.limits.validate()?;
         let rlimits = rlimits(&sandbox.rlimits)?;
 
@@ -162,6 +171,8 @@ impl Plan {
             program: PathBuf::from(&cmd.program),
             rlimits,
             cgroup_procs: Vec::new(),
+            lo_up: own_netns.then(lo_up_message),
+            net_handover: matches!(sandbox.net, Net::Bridge(_)),
         })
     }
 }
@@ -304,6 +315,12 @@ fn has_sys_resource() -> bool {
     let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim).unwrap_or("0");
     const CAP_SYS_RESOURCE: u32 = 24;
     u64::from_str_radix(eff, 16).map(|m| m & (1 << CAP_SYS_RESOURCE) != 0).unwrap_or(false)
+}
+
+/// The `lo`-up request, built once per process.
+fn lo_up_message() -> Vec<u8> {
+    static MSG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MSG.get_or_init(crate::net::message::lo_up).clone()
 }
 
 /// The highest capability number the running kernel knows.

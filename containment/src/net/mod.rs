@@ -1,0 +1,360 @@
+//! Networking: loopback only (the default), the host's network, or a veth on a
+//! bridge with an address.
+//!
+//! Everything goes through rtnetlink (`netlink-sys` for the socket,
+//! `netlink-packet-route` for the messages): no `ip` processes. The bridge is
+//! checked before the sandbox exists; once its init is cloned, the supervisor
+//! creates the veth pair with the peer directly in the sandbox's namespace and
+//! configures it there through a netlink socket the init made and handed over. The
+//! pair is never deleted on the spawn or wait path: it goes with the namespace.
+
+pub(crate) mod message;
+mod registry;
+mod socket;
+
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result, ValueKind};
+use crate::resource::Ipv4Net;
+use message::{LinkFacts, Reply, Veth, PEER_INDEX};
+pub(crate) use registry::Lease;
+use socket::{Request, Rtnl};
+
+/// The network of a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Net {
+    /// Its own network namespace with only `lo`, up (the default).
+    #[default]
+    None,
+    /// The host's network, shared: an explicit opt-in.
+    Host,
+    /// Its own namespace with `lo` and an `eth0` on a host bridge.
+    Bridge(BridgeNet),
+}
+
+impl Net {
+    /// See [`Net::None`].
+    pub fn none() -> Net {
+        Net::None
+    }
+
+    /// See [`Net::Host`].
+    pub fn host() -> Net {
+        Net::Host
+    }
+
+    /// An `eth0` with `address` (`10.77.0.17/24`) on a veth whose host end joins
+    /// the existing bridge `bridge`. The default route goes through the bridge's own
+    /// IPv4 address when it lies in the subnet, or through
+    /// [`BridgeNet::gateway`]. Two sandboxes on one bridge and subnet reach each
+    /// other.
+    pub fn bridge(bridge: impl Into<String>, address: Ipv4Net) -> BridgeNet {
+        BridgeNet { bridge: bridge.into(), address, gateway: None, mtu: None, mac: None, create: None }
+    }
+}
+
+/// A sandbox's interface on a bridge; see [`Net::bridge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeNet {
+    bridge: String,
+    address: Ipv4Net,
+    gateway: Option<Ipv4Addr>,
+    mtu: Option<u32>,
+    mac: Option<[u8; 6]>,
+    create: Option<Ipv4Net>,
+}
+
+impl BridgeNet {
+    /// The gateway of the default route (it must lie in the address's subnet).
+    pub fn gateway(mut self, gateway: Ipv4Addr) -> BridgeNet {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// The MTU of both ends of the veth (default: the bridge's).
+    pub fn mtu(mut self, mtu: u32) -> BridgeNet {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// The MAC address of the sandbox's `eth0` (default: random).
+    pub fn mac(mut self, mac: [u8; 6]) -> BridgeNet {
+        self.mac = Some(mac);
+        self
+    }
+
+    /// Creates the bridge, up and with `address`, when it does not exist. It stays
+    /// after the sandbox ends, for others to use.
+    pub fn create_bridge(mut self, address: Ipv4Net) -> BridgeNet {
+        self.create = Some(address);
+        self
+    }
+
+    /// The bridge's name.
+    pub fn bridge_name(&self) -> &str {
+        &self.bridge
+    }
+
+    /// The sandbox's address.
+    pub fn address(&self) -> Ipv4Net {
+        self.address
+    }
+}
+
+impl From<BridgeNet> for Net {
+    fn from(b: BridgeNet) -> Net {
+        Net::Bridge(b)
+    }
+}
+
+/// What was checked and decided before the sandbox is cloned.
+pub(crate) struct Prepared {
+    rtnl: Rtnl,
+    bridge: u32,
+    address: Ipv4Net,
+    gateway: Ipv4Addr,
+    mtu: u32,
+    mac: Option<[u8; 6]>,
+    /// The address, held for as long as the sandbox runs.
+    pub lease: Lease,
+}
+
+/// Checks `b` against the host, before anything is created: the bridge exists (or
+/// is created when asked), the address is a host address of the bridge's subnet
+/// and free, the gateway is known.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] and [`Error::InvalidValue`] naming what is wrong;
+/// [`Error::Os`] when netlink fails.
+pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
+    validate_ifname(&b.bridge)?;
+    b.address.check_host()?;
+    if let Some(mtu) = b.mtu {
+        if !(68..=65535).contains(&mtu) {
+            return Err(Error::invalid(
+                ValueKind::Number,
+                mtu.to_string(),
+                "MTU out of range",
+                "an MTU from 68 to 65535",
+            ));
+        }
+    }
+    let mut rtnl = Rtnl::open()?;
+    let link = match get_link(&mut rtnl, &b.bridge)? {
+        Some(l) => l,
+        None => match b.create {
+            Some(addr) => create_bridge(&mut rtnl, &b.bridge, addr)?,
+            None => {
+                return Err(Error::InvalidConfig(format!(
+                    "bridge {} does not exist; create it or pass create_bridge",
+                    b.bridge
+                )))
+            }
+        },
+    };
+    if link.kind.as_deref() != Some("bridge") {
+        return Err(Error::InvalidConfig(format!("{} is not a bridge", b.bridge)));
+    }
+    let seq = rtnl.seq();
+    let replies = rtnl.transact(&[Request { seq, bytes: message::get_addrs(seq), dump: true }], "RTM_GETADDR")?;
+    let gateway = choose_gateway(&b.bridge, b.address, b.gateway, &message::ipv4_addrs_of(&replies, link.index))?;
+    let lease = Lease::take(&b.bridge, b.address.addr())?;
+    Ok(Prepared {
+        rtnl,
+        bridge: link.index,
+        address: b.address,
+        gateway,
+        mtu: b.mtu.or(link.mtu).unwrap_or(1500),
+        mac: b.mac,
+        lease,
+    })
+}
+
+/// Creates the veth pair of the sandbox whose init is `pid`, with `eth0` inside,
+/// and configures `eth0` through `inside`, a netlink socket in the sandbox's
+/// network namespace.
+pub(crate) fn attach(p: &mut Prepared, pid: u32, inside: OwnedFd) -> Result<()> {
+    let mut attempts = 0;
+    loop {
+        let host = host_name();
+        let seq = p.rtnl.seq();
+        let v = Veth { host: &host, bridge: p.bridge, peer_pid: pid, mtu: p.mtu, mac: p.mac };
+        match p.rtnl.transact(&[Request { seq, bytes: message::new_veth(&v, seq), dump: false }], "create veth") {
+            // A name left by a dead process with our pid, still being torn down.
+            Err(Error::Os { errno: Errno::EEXIST, .. }) if attempts < 8 => attempts += 1,
+            r => break r.map(drop)?,
+        }
+    }
+    let mut ns = Rtnl::from_fd(inside);
+    let (s0, s1, s2) = (ns.seq(), ns.seq(), ns.seq());
+    ns.transact(
+        &[
+            Request { seq: s0, bytes: message::link_up(PEER_INDEX, s0), dump: false },
+            Request { seq: s1, bytes: message::new_addr(PEER_INDEX, p.address, s1), dump: false },
+            Request { seq: s2, bytes: message::default_route(PEER_INDEX, p.gateway, s2), dump: false },
+        ],
+        "configure eth0",
+    )?;
+    Ok(())
+}
+
+fn get_link(rtnl: &mut Rtnl, name: &str) -> Result<Option<LinkFacts>> {
+    let seq = rtnl.seq();
+    let mut bytes = message::get_link(name, seq);
+    // Ask for an acknowledgement too, so the reply is always closed by one.
+    bytes[6] |= libc::NLM_F_ACK as u8;
+    match rtnl.transact(&[Request { seq, bytes, dump: false }], "RTM_GETLINK") {
+        Ok(replies) => Ok(replies.iter().find_map(|r| match r {
+            Reply::Link(l) => Some(message::link_facts(l)),
+            _ => None,
+        })),
+        Err(Error::Os { errno: Errno::ENODEV, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn create_bridge(rtnl: &mut Rtnl, name: &str, addr: Ipv4Net) -> Result<LinkFacts> {
+    let seq = rtnl.seq();
+    match rtnl.transact(&[Request { seq, bytes: message::new_bridge(name, seq), dump: false }], "create bridge") {
+        Ok(_) | Err(Error::Os { errno: Errno::EEXIST, .. }) => {}
+        Err(e) => return Err(e),
+    }
+    let link = get_link(rtnl, name)?.ok_or_else(|| Error::os("create bridge", Errno::ENODEV))?;
+    let seq = rtnl.seq();
+    match rtnl
+        .transact(&[Request { seq, bytes: message::new_addr(link.index, addr, seq), dump: false }], "address bridge")
+    {
+        Ok(_) | Err(Error::Os { errno: Errno::EEXIST, .. }) => Ok(link),
+        Err(e) => Err(e),
+    }
+}
+
+/// The gateway of a sandbox with `address` on `bridge`, whose IPv4 addresses are
+/// `bridge_addrs`, and checks of the address against the bridge's subnets.
+fn choose_gateway(
+    bridge: &str,
+    address: Ipv4Net,
+    gateway: Option<Ipv4Addr>,
+    bridge_addrs: &[Ipv4Net],
+) -> Result<Ipv4Addr> {
+    let ip = address.addr();
+    if bridge_addrs.iter().any(|b| b.addr() == ip) {
+        return Err(Error::InvalidConfig(format!("address {ip} is the bridge {bridge}'s own address")));
+    }
+    let subnet = bridge_addrs.iter().find(|b| b.contains(ip) && b.prefix() == address.prefix());
+    if !bridge_addrs.is_empty() && subnet.is_none() {
+        let list = bridge_addrs.iter().map(|b| format!("{}/{}", b.network(), b.prefix())).collect::<Vec<_>>();
+        return Err(Error::InvalidConfig(format!(
+            "address {address} is outside the subnet of bridge {bridge} ({}); choose an address in it",
+            list.join(", ")
+        )));
+    }
+    let gw = match (gateway, subnet) {
+        (Some(g), _) => g,
+        (None, Some(s)) => s.addr(),
+        (None, None) => {
+            return Err(Error::InvalidConfig(format!(
+                "bridge {bridge} has no IPv4 address and no gateway was given; add an address to the bridge or give a gateway"
+            )))
+        }
+    };
+    if !address.contains(gw) || gw == ip {
+        return Err(Error::InvalidConfig(format!("gateway {gw} is not another address of the subnet of {address}")));
+    }
+    Ok(gw)
+}
+
+/// A name for the host end of a veth, unique among this process's sandboxes and
+/// across processes (it holds the pid): `ctm<pid>x<counter>`, in base 36, at most
+/// 15 bytes.
+fn host_name() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    // Six base-36 digits at most, so the whole name fits in 15 bytes.
+    let n = SEQ.fetch_add(1, Ordering::Relaxed) % 36u32.pow(6);
+    format!("ctm{}x{}", base36(std::process::id()), base36(n))
+}
+
+fn base36(mut n: u32) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn validate_ifname(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 15 || name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace()) {
+        return Err(Error::invalid(
+            ValueKind::Argument,
+            name,
+            "not a valid interface name",
+            "1 to 15 characters without '/', ':' or spaces, such as br0",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn gateway_is_the_bridges_address_in_the_subnet() {
+        let gw = choose_gateway("br0", net("10.77.0.17/24"), None, &[net("10.77.0.1/24")]).unwrap();
+        assert_eq!(gw, Ipv4Addr::new(10, 77, 0, 1));
+        let gw =
+            choose_gateway("br0", net("10.77.0.17/24"), Some(Ipv4Addr::new(10, 77, 0, 254)), &[net("10.77.0.1/24")]);
+        assert_eq!(gw.unwrap(), Ipv4Addr::new(10, 77, 0, 254));
+    }
+
+    #[test]
+    fn bad_addresses_and_gateways_are_named() {
+        let cases: Vec<(Ipv4Net, Option<Ipv4Addr>, Vec<Ipv4Net>, &str)> = vec![
+            (net("10.78.0.5/24"), None, vec![net("10.77.0.1/24")], "outside the subnet of bridge br0 (10.77.0.0/24)"),
+            (net("10.77.0.1/24"), None, vec![net("10.77.0.1/24")], "the bridge br0's own address"),
+            (net("10.77.0.5/24"), None, vec![], "has no IPv4 address and no gateway"),
+            (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 9, 0, 1)), vec![], "gateway 10.9.0.1 is not"),
+            (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 77, 0, 5)), vec![], "gateway 10.77.0.5 is not"),
+        ];
+        for (addr, gw, bridge, needle) in cases {
+            match choose_gateway("br0", addr, gw, &bridge) {
+                Err(Error::InvalidConfig(m)) => assert!(m.contains(needle), "{m}"),
+                other => panic!("{addr}: {other:?}"),
+            }
+        }
+        let gw = choose_gateway("br0", net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 77, 0, 1)), &[]).unwrap();
+        assert_eq!(gw, Ipv4Addr::new(10, 77, 0, 1));
+    }
+
+    #[test]
+    fn host_names_fit_ifnamsiz_and_differ() {
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        let longest = format!("ctm{}x{}", base36(4_194_304), base36(36u32.pow(6) - 1));
+        assert!(longest.len() <= 15, "{longest}");
+        assert_ne!(host_name(), host_name());
+    }
+
+    #[test]
+    fn interface_names_are_checked() {
+        for bad in ["", "a/b", "this-is-too-long-x", "a b", "a:b"] {
+            assert!(validate_ifname(bad).is_err(), "{bad}");
+        }
+        validate_ifname("br0").unwrap();
+    }
+}
