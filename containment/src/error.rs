@@ -109,6 +109,8 @@ pub enum Stage {
     Capabilities,
     /// `PR_SET_NO_NEW_PRIVS`.
     NoNewPrivs,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// `chdir` to the working directory.
     Chdir,
     /// Closing inherited descriptors.
@@ -119,7 +121,7 @@ pub enum Stage {
 
 impl Stage {
     /// All stages, in pipeline order.
-    pub const ALL: [Stage; 26] = [
+    pub const ALL: [Stage; 27] = [
         Stage::Prepare,
         Stage::Clone,
         Stage::Sync,
@@ -143,6 +145,7 @@ impl Stage {
         Stage::Identity,
         Stage::Capabilities,
         Stage::NoNewPrivs,
+        Stage::Seccomp,
         Stage::Chdir,
         Stage::CloseFds,
         Stage::Exec,
@@ -179,6 +182,7 @@ impl Stage {
             Stage::Identity => "identity",
             Stage::Capabilities => "capabilities",
             Stage::NoNewPrivs => "no-new-privs",
+            Stage::Seccomp => "seccomp",
             Stage::Chdir => "chdir",
             Stage::CloseFds => "close-fds",
             Stage::Exec => "exec",

@@ -43,6 +43,7 @@ mod process;
 mod report;
 mod resource;
 mod sandbox;
+mod security;
 mod spawn;
 mod sys;
 
@@ -55,3 +56,4 @@ pub use resource::{
     parse_rlimit_spec, validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, Rlimit, TmpfsSpec,
 };
 pub use sandbox::Sandbox;
+pub use security::{known_syscalls, parse_capability, Capability, Seccomp, DEFAULT_DENIED};

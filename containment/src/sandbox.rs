@@ -9,6 +9,7 @@ use crate::cgroup::Limits;
 use crate::command::Command;
 use crate::net::Net;
 use crate::resource::{CpuSet, MemoryLimit, Rlimit};
+use crate::security::{Capability, Seccomp};
 
 /// Where the sandbox's `/` comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,6 +71,9 @@ pub struct Sandbox {
     pub(crate) rlimits: BTreeMap<Rlimit, (u64, u64)>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) net: Net,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) seccomp: Seccomp,
+    pub(crate) sysfs: bool,
 }
 
 impl Sandbox {
@@ -241,6 +245,33 @@ impl Sandbox {
     /// [`Net::host`], or [`Net::bridge`] (an `eth0` with an address on a bridge).
     pub fn net(mut self, net: impl Into<Net>) -> Sandbox {
         self.net = net.into();
+        self
+    }
+
+    /// Capabilities the program keeps (all others are dropped from all five
+    /// sets). The default keeps none.
+    pub fn capabilities(mut self, caps: impl IntoIterator<Item = Capability>) -> Sandbox {
+        self.capabilities = caps.into_iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// Like [`Sandbox::capabilities`], by name (`CAP_NET_RAW`, `net_raw`); unknown
+    /// names are an error at spawn.
+    pub fn capability_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Sandbox {
+        self.capabilities = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The seccomp policy: [`Seccomp::default_filter`] (the default),
+    /// [`Seccomp::disabled`], or a default filter with changes.
+    pub fn seccomp(mut self, policy: Seccomp) -> Sandbox {
+        self.seccomp = policy;
+        self
+    }
+
+    /// Mounts `/sys`, read-only (the default: no `/sys`).
+    pub fn sysfs(mut self, yes: bool) -> Sandbox {
+        self.sysfs = yes;
         self
     }
 

@@ -622,6 +622,36 @@ pub fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Re
     check_int(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })
 }
 
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len, filter})`: installs a BPF program
+/// (needs `no_new_privs` or `CAP_SYS_ADMIN`).
+pub fn seccomp_install(program: &[seccompiler::sock_filter]) -> Result<(), Errno> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const seccompiler::sock_filter,
+    }
+    let len = libc::c_ushort::try_from(program.len()).map_err(|_| Errno::E2BIG)?;
+    let prog = SockFprog { len, filter: program.as_ptr() };
+    // SAFETY: `prog` describes `program`, which outlives the call; the kernel copies it.
+    check(unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog) })
+        .map(drop)
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)`.
+pub fn raise_ambient_cap(cap: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check_int(unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            cap as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+    .map(drop)
+}
+
 /// `execve(path, argv, envp)`: returns only on failure.
 ///
 /// # Safety

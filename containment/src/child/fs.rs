@@ -133,6 +133,18 @@ fn run(root: RawFd, op: &Op) -> Result<(), Failure> {
             let m = Fd(sys::fsmount(fs.0, *attrs).at_path(Stage::Mount, p)?);
             attach(root, m, dst)
         }
+        Op::Rebind { dst, attrs } => {
+            let d = ensure(root, dst)?;
+            let flags = sys::OPEN_TREE_CLONE
+                | sys::OPEN_TREE_CLOEXEC
+                | (libc::AT_RECURSIVE | libc::AT_EMPTY_PATH) as libc::c_uint;
+            let tree = Fd(sys::open_tree(d.0, c"", flags).at_path(Stage::Mount, dst.path as i32)?);
+            let attr = MountAttr { attr_set: *attrs, ..MountAttr::default() };
+            sys::mount_setattr(tree.0, c"", (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint, &attr)
+                .at_path(Stage::MountAttr, dst.path as i32)?;
+            sys::move_mount(tree.0, c"", d.0, c"", sys::MOVE_MOUNT_F_EMPTY_PATH | sys::MOVE_MOUNT_T_EMPTY_PATH)
+                .at_path(Stage::Mount, dst.path as i32)
+        }
         Op::SetAttr { dst, attrs } => {
             let d = ensure(root, dst)?;
             let attr = MountAttr { attr_set: *attrs, ..MountAttr::default() };

@@ -77,6 +77,9 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     drop_privileges(plan)?;
     sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
+    for program in &plan.seccomp {
+        sys::seccomp_install(program).at(Stage::Seccomp)?;
+    }
     sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
     sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
 
@@ -122,24 +125,43 @@ fn connect_stdio(fds: &ChildFds) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Empties the bounding and ambient sets, switches ids, then empties the effective,
-/// permitted and inheritable sets. The bounding set is emptied first because that
-/// needs `CAP_SETPCAP`, which switching to a non-root uid takes away.
+/// Empties the bounding and ambient sets of every capability not kept, switches
+/// ids, then sets the effective, permitted and inheritable sets to the kept ones
+/// (raised as ambient too when the program runs as a uid other than 0, so they
+/// survive `execve`). The bounding set is changed first because that needs
+/// `CAP_SETPCAP`, which switching to a non-root uid takes away.
 fn drop_privileges(plan: &Plan) -> Result<(), Failure> {
-    for cap in 0..=plan.last_cap {
+    let keep = plan.keep_caps;
+    let fail = |errno| Failure { stage: Stage::Capabilities, errno, path: crate::report::NO_PATH };
+    for cap in 0..=plan.last_cap.min(63) {
+        if keep & (1 << cap) != 0 {
+            continue;
+        }
         match sys::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong) {
             Ok(_) | Err(Errno::EINVAL) => {}
-            Err(e) => return Err(Failure { stage: Stage::Capabilities, errno: e, path: crate::report::NO_PATH }),
+            Err(e) => return Err(fail(e)),
         }
     }
     match sys::clear_ambient_caps() {
         Ok(()) | Err(Errno::EINVAL) => {}
-        Err(e) => return Err(Failure { stage: Stage::Capabilities, errno: e, path: crate::report::NO_PATH }),
+        Err(e) => return Err(fail(e)),
+    }
+    let non_root = plan.ids.as_ref().is_some_and(|ids| ids.uid != 0);
+    if keep != 0 && non_root {
+        sys::prctl(libc::PR_SET_KEEPCAPS, 1).map_err(fail)?;
     }
     if let Some(ids) = &plan.ids {
         sys::setgroups(&ids.groups).at(Stage::Identity)?;
         sys::setresgid(ids.gid).at(Stage::Identity)?;
         sys::setresuid(ids.uid).at(Stage::Identity)?;
     }
-    sys::capset(0, 0, 0).at(Stage::Capabilities)
+    sys::capset(keep, keep, keep).map_err(fail)?;
+    if keep != 0 && non_root {
+        for cap in 0..64u32 {
+            if keep & (1 << cap) != 0 {
+                sys::raise_ambient_cap(cap).map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -80,6 +80,9 @@ pub(crate) enum Op {
     Overlay { layers: Vec<Layer>, dst: Dest, attrs: u64 },
     /// Set mount attributes on the mount at `dst` (not recursively).
     SetAttr { dst: Dest, attrs: u64 },
+    /// Bind `dst` (inside the root) onto itself with attributes `attrs`: makes a
+    /// part of a mount read-only, such as `/proc/sys`.
+    Rebind { dst: Dest, attrs: u64 },
 }
 
 /// The whole filesystem plan.

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::rootfs::{etc_secrets, DEV_LINKS, DEV_NODES, SYSTEM_DIRS};
+use super::rootfs::{etc_secrets, DEV_LINKS, DEV_NODES, PROC_MASKED, PROC_READONLY, SYSTEM_DIRS};
 use super::{Dest, FsPlan, Layer, NodeKind, Op, RootOp};
 use crate::error::{Error, Result, ValueKind};
 use crate::resource::validate_destination;
@@ -61,6 +61,9 @@ pub(crate) fn compile(sandbox: &Sandbox, in_userns: bool) -> Result<FsPlan> {
         b.etc()?;
     }
     b.proc();
+    if sandbox.sysfs {
+        b.sys();
+    }
     b.dev(in_userns);
     let user_dsts = sandbox.mounts.iter().map(|m| m.dst()).collect::<Vec<_>>();
     if sandbox.private_tmp && !user_dsts.iter().any(|d| *d == Path::new("/tmp")) {
@@ -185,6 +188,9 @@ impl Builder {
         Ok(())
     }
 
+    /// A fresh `/proc` with the kernel's tunables read-only and its sensitive files
+    /// masked. Which entries exist is read from the host's `/proc` (the same
+    /// kernel).
     fn proc(&mut self) {
         let dst = self.dest("/proc", NodeKind::Dir, true).expect("constant destination");
         self.plan.ops.push(Op::Fs {
@@ -192,6 +198,48 @@ impl Builder {
             options: vec![],
             dst,
             attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        });
+        for name in PROC_READONLY {
+            if std::fs::symlink_metadata(format!("/proc/{name}")).is_ok() {
+                let dst = self.dest(&format!("/proc/{name}"), NodeKind::File, true).expect("constant destination");
+                self.plan.ops.push(Op::Rebind {
+                    dst,
+                    attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                });
+            }
+        }
+        for name in PROC_MASKED {
+            let Ok(meta) = std::fs::symlink_metadata(format!("/proc/{name}")) else { continue };
+            let inside = format!("/proc/{name}");
+            if meta.is_dir() {
+                let dst = self.dest(&inside, NodeKind::Dir, true).expect("constant destination");
+                self.plan.ops.push(Op::Fs {
+                    fstype: c"tmpfs",
+                    options: vec![opt("size", "4096"), opt("mode", "0555")],
+                    dst,
+                    attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                });
+            } else {
+                let src_path = self.path(Path::new("/dev/null"));
+                let dst = self.dest(&inside, NodeKind::File, true).expect("constant destination");
+                self.plan.ops.push(Op::Bind {
+                    src: c"/dev/null".to_owned(),
+                    src_path,
+                    dst,
+                    attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                });
+            }
+        }
+    }
+
+    /// `/sys`, read-only.
+    fn sys(&mut self) {
+        let dst = self.dest("/sys", NodeKind::Dir, true).expect("constant destination");
+        self.plan.ops.push(Op::Fs {
+            fstype: c"sysfs",
+            options: vec![],
+            dst,
+            attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
         });
     }
 
@@ -359,6 +407,7 @@ mod tests {
                 Op::Fs { fstype, dst, .. } => format!("{} {}", s(fstype), s(&dst.rel)),
                 Op::Overlay { dst, .. } => format!("overlay {}", s(&dst.rel)),
                 Op::SetAttr { dst, attrs } => format!("setattr {} {attrs:#x}", s(&dst.rel)),
+                Op::Rebind { dst, .. } => format!("rebind {}", s(&dst.rel)),
             })
             .collect()
     }
@@ -372,6 +421,8 @@ mod tests {
         let ops = ops_summary(&plan);
         let pos = |needle: &str| ops.iter().position(|o| o == needle).unwrap_or_else(|| panic!("{needle} in {ops:?}"));
         assert!(pos("proc proc") < pos("tmpfs dev"));
+        assert!(pos("proc proc") < pos("rebind proc/sys"));
+        assert!(pos("proc proc") < pos("bind /dev/null proc/keys ro"));
         assert!(pos("tmpfs dev") < pos("bind /dev/null dev/null rw"));
         assert!(pos("devpts dev/pts") < pos("tmpfs tmp"));
         assert!(pos("tmpfs tmp") < pos("bind /usr in ro"));

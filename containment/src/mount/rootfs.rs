@@ -60,3 +60,21 @@ pub(crate) fn etc_secrets() -> &'static [String] {
         list
     })
 }
+
+/// Parts of `/proc` made read-only: the kernel's tunables and triggers.
+pub(crate) const PROC_READONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
+
+/// Parts of `/proc` hidden (a file under `/dev/null`, a directory under an empty
+/// read-only tmpfs): kernel memory, keys, timers and hardware details.
+pub(crate) const PROC_MASKED: &[&str] = &[
+    "kcore",
+    "keys",
+    "key-users",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "latency_stats",
+    "acpi",
+    "asound",
+    "scsi",
+];

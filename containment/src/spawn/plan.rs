@@ -73,6 +73,10 @@ pub(crate) struct Plan {
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
+    /// Capabilities the program keeps, as a bit mask.
+    pub keep_caps: u64,
+    /// seccomp programs to install, in order.
+    pub seccomp: Vec<seccompiler::BpfProgram>,
     /// Whether the init hands a netlink socket of its namespace to the supervisor
     /// (to configure a bridge interface) and waits for the go-ahead.
     pub net_handover: bool,
@@ -172,6 +176,8 @@ impl Plan {
             rlimits,
             cgroup_procs: Vec::new(),
             lo_up: own_netns.then(lo_up_message),
+            keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
+            seccomp: seccomp_programs(&sandbox.seccomp)?,
             net_handover: matches!(sandbox.net, Net::Bridge(_)),
         })
     }
@@ -315,6 +321,19 @@ fn has_sys_resource() -> bool {
     let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim).unwrap_or("0");
     const CAP_SYS_RESOURCE: u32 = 24;
     u64::from_str_radix(eff, 16).map(|m| m & (1 << CAP_SYS_RESOURCE) != 0).unwrap_or(false)
+}
+
+/// The compiled filter of a policy, built once per process for the default one.
+fn seccomp_programs(policy: &crate::security::Seccomp) -> Result<Vec<seccompiler::BpfProgram>> {
+    static DEFAULT: std::sync::OnceLock<Vec<seccompiler::BpfProgram>> = std::sync::OnceLock::new();
+    if *policy == crate::security::Seccomp::default() {
+        if let Some(p) = DEFAULT.get() {
+            return Ok(p.clone());
+        }
+        let p = crate::security::compile_seccomp(policy)?;
+        return Ok(DEFAULT.get_or_init(|| p).clone());
+    }
+    crate::security::compile_seccomp(policy)
 }
 
 /// The `lo`-up request, built once per process.

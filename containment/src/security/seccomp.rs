@@ -1,0 +1,359 @@
+//! The seccomp filter: which system calls a sandboxed program may not make.
+//!
+//! The BPF programs are built in the supervisor with `seccompiler`; the child only
+//! installs them, after `no_new_privs`, as the last step before `execve`.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+
+use crate::error::{Error, Result, ValueKind};
+
+/// The seccomp policy of a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seccomp {
+    enabled: bool,
+    allow_ptrace: bool,
+    allow_user_namespaces: bool,
+    extra: Vec<String>,
+}
+
+impl Default for Seccomp {
+    fn default() -> Seccomp {
+        Seccomp { enabled: true, allow_ptrace: false, allow_user_namespaces: false, extra: Vec::new() }
+    }
+}
+
+impl Seccomp {
+    /// The default filter (see [`DEFAULT_DENIED`]).
+    pub fn default_filter() -> Seccomp {
+        Seccomp::default()
+    }
+
+    /// No filter at all: an explicit opt-out.
+    pub fn disabled() -> Seccomp {
+        Seccomp { enabled: false, ..Seccomp::default() }
+    }
+
+    /// Lets the program use `ptrace` (and `process_vm_readv`/`writev`) on its own
+    /// processes, for debuggers and tracers run inside.
+    pub fn allow_ptrace(mut self, yes: bool) -> Seccomp {
+        self.allow_ptrace = yes;
+        self
+    }
+
+    /// Lets the program create user namespaces (`clone`/`unshare` with
+    /// `CLONE_NEWUSER`, and `clone3`).
+    pub fn allow_user_namespaces(mut self, yes: bool) -> Seccomp {
+        self.allow_user_namespaces = yes;
+        self
+    }
+
+    /// Also denies the system call `name` (with `EPERM`). Names are checked at spawn
+    /// against [`known_syscalls`].
+    pub fn deny(mut self, name: impl Into<String>) -> Seccomp {
+        self.extra.push(name.into());
+        self
+    }
+
+    /// Whether a filter is installed.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+/// The system calls the default filter refuses with `EPERM`: loading kernel code,
+/// BPF, perf, keyrings, userfaultfd, handle-based opens, every kind of mount, the
+/// clock, swap, reboot, and the like. `ptrace` and new user namespaces are refused
+/// too unless allowed, and `ioctl(TIOCSTI)`/`ioctl(TIOCLINUX)` always.
+pub const DEFAULT_DENIED: &[&str] = &[
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "chroot",
+    "setns",
+    "acct",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "iopl",
+    "ioperm",
+    "quotactl",
+    "syslog",
+    "vhangup",
+    "uselib",
+    "lookup_dcookie",
+    "personality",
+    "kcmp",
+];
+
+const PTRACE_LIKE: &[&str] = &["ptrace", "process_vm_readv", "process_vm_writev"];
+
+/// The names [`Seccomp::deny`] accepts, with their numbers on this architecture.
+pub fn known_syscalls() -> impl Iterator<Item = (&'static str, i64)> {
+    SYSCALLS.iter().map(|(n, nr)| (n.trim_start_matches("SYS_"), *nr))
+}
+
+/// `(stringify!(SYS_x), libc::SYS_x)` for each name.
+macro_rules! syscall_table {
+    ($($sys:ident),* $(,)?) => { &[$((stringify!($sys), libc::$sys)),*] };
+}
+
+static SYSCALLS: &[(&str, i64)] = syscall_table![
+    SYS_kexec_load,
+    SYS_kexec_file_load,
+    SYS_init_module,
+    SYS_finit_module,
+    SYS_delete_module,
+    SYS_bpf,
+    SYS_perf_event_open,
+    SYS_keyctl,
+    SYS_add_key,
+    SYS_request_key,
+    SYS_userfaultfd,
+    SYS_open_by_handle_at,
+    SYS_name_to_handle_at,
+    SYS_mount,
+    SYS_umount2,
+    SYS_pivot_root,
+    SYS_move_mount,
+    SYS_open_tree,
+    SYS_fsopen,
+    SYS_fsconfig,
+    SYS_fsmount,
+    SYS_fspick,
+    SYS_mount_setattr,
+    SYS_chroot,
+    SYS_setns,
+    SYS_acct,
+    SYS_swapon,
+    SYS_swapoff,
+    SYS_reboot,
+    SYS_settimeofday,
+    SYS_clock_settime,
+    SYS_clock_adjtime,
+    SYS_adjtimex,
+    SYS_iopl,
+    SYS_ioperm,
+    SYS_quotactl,
+    SYS_syslog,
+    SYS_vhangup,
+    SYS_uselib,
+    SYS_lookup_dcookie,
+    SYS_personality,
+    SYS_kcmp,
+    SYS_ptrace,
+    SYS_process_vm_readv,
+    SYS_process_vm_writev,
+    SYS_unshare,
+    SYS_clone,
+    SYS_clone3,
+    SYS_ioctl,
+    SYS_socket,
+    SYS_link,
+    SYS_linkat,
+    SYS_symlink,
+    SYS_symlinkat,
+    SYS_mknod,
+    SYS_mknodat,
+    SYS_chmod,
+    SYS_fchmod,
+    SYS_fchmodat,
+    SYS_chown,
+    SYS_fchown,
+    SYS_fchownat,
+    SYS_lchown,
+    SYS_setuid,
+    SYS_setgid,
+    SYS_setreuid,
+    SYS_setregid,
+    SYS_setresuid,
+    SYS_setresgid,
+    SYS_setgroups,
+    SYS_sethostname,
+    SYS_setdomainname,
+    SYS_kill,
+    SYS_tkill,
+    SYS_tgkill,
+    SYS_fork,
+    SYS_vfork,
+    SYS_execve,
+    SYS_execveat,
+    SYS_connect,
+    SYS_bind,
+    SYS_listen,
+    SYS_accept,
+    SYS_accept4,
+    SYS_sendto,
+    SYS_sendmsg,
+    SYS_mlock,
+    SYS_mlockall,
+    SYS_madvise,
+    SYS_mprotect,
+    SYS_memfd_create,
+    SYS_io_uring_setup,
+    SYS_io_uring_enter,
+    SYS_io_uring_register,
+    SYS_fanotify_init,
+    SYS_inotify_init1,
+    SYS_pidfd_open,
+    SYS_pidfd_getfd,
+    SYS_pidfd_send_signal,
+    SYS_sched_setaffinity,
+    SYS_sched_setscheduler,
+    SYS_setpriority,
+    SYS_prctl,
+    SYS_seccomp,
+    SYS_landlock_create_ruleset
+];
+
+fn number(name: &str) -> Result<i64> {
+    known_syscalls().find(|(n, _)| *n == name).map(|(_, nr)| nr).ok_or_else(|| {
+        Error::invalid(
+            ValueKind::Argument,
+            name,
+            "not a system call containment knows",
+            "an x86-64 system call name such as ptrace or io_uring_setup",
+        )
+    })
+}
+
+fn arch() -> Result<TargetArch> {
+    TargetArch::try_from(std::env::consts::ARCH).map_err(|_| Error::Unsupported {
+        feature: "seccomp",
+        reason: format!("no seccomp filter for the {} architecture", std::env::consts::ARCH),
+    })
+}
+
+fn masked_eq(arg: u8, mask: u64) -> Result<SeccompRule> {
+    let cond = SeccompCondition::new(arg, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(mask), mask)
+        .map_err(|e| Error::InvalidConfig(format!("seccomp rule: {e}")))?;
+    SeccompRule::new(vec![cond]).map_err(|e| Error::InvalidConfig(format!("seccomp rule: {e}")))
+}
+
+fn arg_eq(arg: u8, value: u64) -> Result<SeccompRule> {
+    let cond = SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
+        .map_err(|e| Error::InvalidConfig(format!("seccomp rule: {e}")))?;
+    SeccompRule::new(vec![cond]).map_err(|e| Error::InvalidConfig(format!("seccomp rule: {e}")))
+}
+
+/// Compiles the policy into the BPF programs to install, in order (empty when
+/// disabled).
+///
+/// # Errors
+/// [`Error::InvalidValue`] for an unknown system call name;
+/// [`Error::Unsupported`] on an architecture without a filter.
+pub(crate) fn compile(policy: &Seccomp) -> Result<Vec<BpfProgram>> {
+    if !policy.enabled {
+        return Ok(Vec::new());
+    }
+    let arch = arch()?;
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let mut names: Vec<&str> = DEFAULT_DENIED.to_vec();
+    if !policy.allow_ptrace {
+        names.extend_from_slice(PTRACE_LIKE);
+    }
+    names.extend(policy.extra.iter().map(String::as_str));
+    for name in names {
+        rules.insert(number(name)?, Vec::new());
+    }
+    // ioctl(fd, TIOCSTI | TIOCLINUX, ...): faking terminal input (CVE-2017-5226).
+    // (A system call denied as a whole keeps its unconditional rule.)
+    if let std::collections::btree_map::Entry::Vacant(e) = rules.entry(libc::SYS_ioctl) {
+        e.insert(vec![arg_eq(1, libc::TIOCSTI)?, arg_eq(1, libc::TIOCLINUX)?]);
+    }
+    if !policy.allow_user_namespaces {
+        for nr in [libc::SYS_clone, libc::SYS_unshare] {
+            if let std::collections::btree_map::Entry::Vacant(e) = rules.entry(nr) {
+                e.insert(vec![masked_eq(0, libc::CLONE_NEWUSER as u64)?]);
+            }
+        }
+    }
+    let deny = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
+        .map_err(|e| Error::InvalidConfig(format!("seccomp filter: {e}")))?;
+    let mut programs = vec![BpfProgram::try_from(deny).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?];
+    if !policy.allow_user_namespaces {
+        // clone3 passes its flags in memory a filter cannot read: refuse it with
+        // ENOSYS, and the C library falls back to clone, whose flags are checked.
+        let mut r = BTreeMap::new();
+        r.insert(libc::SYS_clone3, Vec::new());
+        let f = SeccompFilter::new(r, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), arch)
+            .map_err(|e| Error::InvalidConfig(format!("seccomp filter: {e}")))?;
+        programs.push(BpfProgram::try_from(f).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?);
+    }
+    programs.push(no_x32());
+    Ok(programs)
+}
+
+/// A program refusing the x32 ABI (system call numbers with bit 30 set), through
+/// which the per-number rules above could be sidestepped on x86-64.
+fn no_x32() -> BpfProgram {
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    let stmt = |code: u16, k: u32| sock_filter { code, jt: 0, jf: 0, k };
+    let jump = |code: u16, k: u32, jt: u8, jf: u8| sock_filter { code, jt, jf, k };
+    let (ld_w_abs, jge_k, ret_k) = (0x20u16, 0x35u16, 0x06u16); // BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K
+    vec![
+        stmt(ld_w_abs, 0), // seccomp_data.nr
+        jump(jge_k, X32_SYSCALL_BIT, 0, 1),
+        stmt(ret_k, 0x0005_0000 | libc::ENOSYS as u32), // SECCOMP_RET_ERRNO
+        stmt(ret_k, 0x7fff_0000),                       // SECCOMP_RET_ALLOW
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_name_is_known() {
+        for n in DEFAULT_DENIED.iter().chain(PTRACE_LIKE) {
+            assert!(number(n).is_ok(), "{n}");
+        }
+        assert_eq!(number("ptrace").unwrap(), libc::SYS_ptrace);
+    }
+
+    #[test]
+    fn policies_compile_to_programs() {
+        assert!(compile(&Seccomp::disabled()).unwrap().is_empty());
+        let p = compile(&Seccomp::default()).unwrap();
+        assert_eq!(p.len(), 3, "deny list, clone3, x32");
+        let p = compile(&Seccomp::default().allow_user_namespaces(true).deny("io_uring_setup")).unwrap();
+        assert_eq!(p.len(), 2);
+        assert!(p.iter().all(|prog| !prog.is_empty() && prog.len() < 4096));
+    }
+
+    #[test]
+    fn unknown_names_are_an_error() {
+        match compile(&Seccomp::default().deny("frobnicate")) {
+            Err(Error::InvalidValue { value, .. }) => assert_eq!(value, "frobnicate"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
