@@ -268,6 +268,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// What was asked for needs privileges the caller does not have.
+    #[error("{feature} needs privileges: {how}")]
+    NeedsPrivilege {
+        /// What was asked for.
+        feature: &'static str,
+        /// What would make it work.
+        how: String,
+    },
+
     /// The cgroup parent is missing or not writable.
     #[error("cgroup parent {} is not usable: {errno}; create it and make it writable, or choose another with cgroup_parent", path.display())]
     CgroupParent {

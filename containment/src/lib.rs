@@ -37,6 +37,7 @@ mod cgroup;
 mod child;
 mod command;
 mod error;
+mod lease;
 mod mount;
 mod net;
 mod process;
@@ -46,6 +47,7 @@ mod sandbox;
 mod security;
 mod spawn;
 mod sys;
+mod userns;
 
 pub use cgroup::{gc, DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
 pub use command::{Command, Stdio, DEFAULT_PATH};
@@ -57,3 +59,4 @@ pub use resource::{
 };
 pub use sandbox::Sandbox;
 pub use security::{known_syscalls, parse_capability, Capability, Seccomp, DEFAULT_DENIED};
+pub use userns::{IdMap, UserNamespace, DEFAULT_RANGE_SIZE, RANGE_BASE};

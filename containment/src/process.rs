@@ -10,7 +10,7 @@ use nix::errno::Errno;
 
 use crate::cgroup::Group;
 use crate::error::{Error, Result};
-use crate::net::Lease;
+use crate::lease::Lease;
 use crate::report::{Kind, Record, RECORD_LEN};
 use crate::sys;
 
@@ -209,8 +209,9 @@ pub struct Child {
     reaped: bool,
     /// Removed once the outcome is read, or when the handle is dropped.
     group: Option<Group>,
-    /// The sandbox's address on its bridge, held while it runs.
-    pub(crate) lease: Option<Lease>,
+    /// What the sandbox holds while it runs (its address on a bridge, its range
+    /// of host ids); released once it ended.
+    pub(crate) leases: Vec<Lease>,
     /// The program's standard input, if piped.
     pub stdin: Option<ChildStdin>,
     /// The program's standard output, if piped.
@@ -235,7 +236,7 @@ impl Child {
             outcome: None,
             reaped: false,
             group,
-            lease: None,
+            leases: Vec::new(),
             stdin: None,
             stdout: None,
             stderr: None,
@@ -285,6 +286,15 @@ impl Child {
         drop(self.stdin.take());
         let exited = self.reap()?;
         self.finish(exited)
+    }
+
+    /// Moves the init into its v1 cgroups (when it cannot do it itself, from inside
+    /// a user namespace).
+    pub(crate) fn attach_cgroups(&self) -> Result<()> {
+        match &self.group {
+            Some(g) => g.attach_v1(self.pid),
+            None => Ok(()),
+        }
     }
 
     /// The init's pidfd.
@@ -379,7 +389,7 @@ impl Child {
         // Read the group's counters before it is removed.
         let memory = self.group.as_ref().and_then(Group::memory_stats);
         self.group = None;
-        self.lease = None;
+        self.leases.clear();
         let usage = Usage {
             wall,
             user: tv(exited.rusage.ru_utime),

@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::net::Net;
 use crate::resource::{CpuSet, MemoryLimit, Rlimit};
 use crate::security::{Capability, Seccomp};
+use crate::userns::UserNamespace;
 
 /// Where the sandbox's `/` comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -74,6 +75,8 @@ pub struct Sandbox {
     pub(crate) capabilities: Vec<String>,
     pub(crate) seccomp: Seccomp,
     pub(crate) sysfs: bool,
+    pub(crate) user_namespace: UserNamespace,
+    pub(crate) no_idmap: bool,
 }
 
 impl Sandbox {
@@ -272,6 +275,24 @@ impl Sandbox {
     /// Mounts `/sys`, read-only (the default: no `/sys`).
     pub fn sysfs(mut self, yes: bool) -> Sandbox {
         self.sysfs = yes;
+        self
+    }
+
+    /// The sandbox's user namespace. The default, [`UserNamespace::Auto`], gives a
+    /// root caller an exclusive range of host ids (root inside is an unprivileged
+    /// id outside) and maps an ordinary caller's own ids to root inside.
+    pub fn user_namespace(mut self, ns: UserNamespace) -> Sandbox {
+        self.user_namespace = ns;
+        self
+    }
+
+    /// Whether binds (and a chroot or overlay root) are idmapped mounts when the
+    /// sandbox has a user namespace and the caller is root (the default: yes), so
+    /// that host files keep their owners inside and what the sandbox's root writes
+    /// is owned by the caller on the host. Without it, host files appear owned by
+    /// `nobody` and the sandbox's root writes as its unprivileged host id.
+    pub fn idmap_binds(mut self, yes: bool) -> Sandbox {
+        self.no_idmap = !yes;
         self
     }
 

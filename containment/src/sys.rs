@@ -43,6 +43,7 @@ pub const MOUNT_ATTR_RDONLY: u64 = 0x01;
 pub const MOUNT_ATTR_NOSUID: u64 = 0x02;
 pub const MOUNT_ATTR_NODEV: u64 = 0x04;
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x08;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// `struct mount_attr` of `mount_setattr(2)`.
 #[repr(C)]
@@ -599,6 +600,12 @@ pub fn monotonic_now() -> libc::timespec {
     // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts
+}
+
+/// Takes ownership of a descriptor a system call just returned.
+pub fn owned(fd: RawFd) -> OwnedFd {
+    // SAFETY: callers pass a fresh descriptor that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 /// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate, in this process, of descriptor

@@ -153,11 +153,30 @@ fn the_child_side_never_allocates() {
     }
 
     // The overlay root and a chroot, and the program bound from the host.
-    let out =
-        Sandbox::new().overlay("/").command("/bin/sh").args(["-c", "echo x > /new && cat /new"]).output().unwrap();
+    let empty_root = tempdir("root");
+    std::fs::create_dir_all(empty_root.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", empty_root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", empty_root.join("bin/sh")).unwrap();
+    let out = Sandbox::new()
+        .overlay(&empty_root)
+        .command("/bin/sh")
+        .args(["-c", "echo x > /new && cat /new"])
+        .output()
+        .unwrap();
     assert_eq!((out.status, out.stdout.as_slice()), (ExitStatus::Exited(0), &b"x\n"[..]));
-    let out = Sandbox::new().chroot("/").readonly_root(true).command_from_host("/bin/true").output().unwrap();
-    assert_eq!(out.status, ExitStatus::Exited(0));
+    assert!(!empty_root.join("new").exists(), "the template is untouched");
+    let out = Sandbox::new().chroot(&empty_root).command_from_host("/bin/busybox").arg("true").output().unwrap();
+    assert_eq!(out.status, ExitStatus::Exited(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Sandbox::new()
+        .chroot(&empty_root)
+        .user_namespace(containment::UserNamespace::Off)
+        .readonly_root(true)
+        .command_from_host("/bin/busybox")
+        .arg("true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status, ExitStatus::Exited(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&empty_root).unwrap();
 
     // Signals forwarded by the init, and a timeout it enforces.
     let mut child = Sandbox::new().command("sleep").arg("30").spawn().unwrap();

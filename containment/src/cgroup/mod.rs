@@ -273,6 +273,16 @@ impl Group {
             .collect()
     }
 
+    /// Moves process `pid` into the v1 groups (v2 placed it at `clone3`).
+    pub fn attach_v1(&self, pid: libc::pid_t) -> Result<()> {
+        for (version, dir, _) in &self.dirs {
+            if *version == Version::V1 {
+                write(dir, "cgroup.procs", &pid.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
     /// What the memory controller recorded, if the group has one.
     pub fn memory_stats(&self) -> Option<MemoryStats> {
         self.dirs.iter().find(|(_, _, cs)| cs.contains(&Controller::Memory)).map(|(v, d, _)| memory::stats(d, *v))

@@ -22,6 +22,9 @@ impl Drop for Fd {
     }
 }
 
+/// `open_tree` flags for a detached recursive copy of a tree.
+const TREE_FLAGS: libc::c_uint = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
+
 /// Builds the root described by `plan`, then makes it `/`.
 pub(super) fn build(plan: &FsPlan) -> Result<(), Failure> {
     sys::mount_flags(c"/", libc::MS_REC | libc::MS_PRIVATE).at(Stage::MountPrivate)?;
@@ -46,16 +49,26 @@ fn make_root(op: &RootOp) -> Result<Fd, Failure> {
             attach_on_slash(m.0).at(Stage::Root)?;
             Ok(m)
         }
-        RootOp::Bind { src, path } => {
-            let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
-            let m = Fd(sys::open_tree(libc::AT_FDCWD, src, flags).at_path(Stage::Root, *path as i32)?);
+        RootOp::Bind { src, path, tree } => {
+            let m = match *tree {
+                t if t >= 0 => Fd(t),
+                _ => Fd(sys::open_tree(libc::AT_FDCWD, src, TREE_FLAGS).at_path(Stage::Root, *path as i32)?),
+            };
             attach_on_slash(m.0).at_path(Stage::Root, *path as i32)?;
             Ok(m)
         }
-        RootOp::Overlay { lower, path, upper } => {
+        RootOp::Overlay { lower, path, upper, tree } => {
             let p = *path as i32;
             let fs = Fd(sys::fsopen(c"overlay").at_path(Stage::Root, p)?);
-            add_lower_layers(fs.0, &[Some(LayerRef::Host(lower))], -1).at_path(Stage::Root, p)?;
+            let _lower_tree; // an idmapped lower layer, attached so overlayfs takes it
+            if *tree >= 0 {
+                attach_on_slash(*tree).at_path(Stage::Root, p)?;
+                let mut l = StackPath::fd_path(*tree, c".").at(Stage::Root)?;
+                sys::fsconfig_string(fs.0, c"lowerdir+", l.as_cstr()).at_path(Stage::Root, p)?;
+                _lower_tree = Fd(*tree);
+            } else {
+                add_lower_layers(fs.0, &[Some(LayerRef::Host(lower))], -1).at_path(Stage::Root, p)?;
+            }
             let _upper_mount; // keeps the private upper tmpfs open until the overlay exists
             match upper {
                 Some((u, w)) => {
@@ -106,9 +119,12 @@ fn run(root: RawFd, op: &Op) -> Result<(), Failure> {
                 Err(e) => Err(Failure { stage: Stage::MountPoint, errno: e, path: dst.path as i32 }),
             }
         }
-        Op::Bind { src, src_path, dst, attrs } => {
-            let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
-            let tree = Fd(sys::open_tree(libc::AT_FDCWD, src, flags).at_path(Stage::Mount, *src_path as i32)?);
+        Op::Bind { src, src_path, dst, attrs, tree, .. } => {
+            if *tree >= 0 {
+                // Made, and given its attributes and idmapping, by the supervisor.
+                return attach(root, Fd(*tree), dst);
+            }
+            let tree = Fd(sys::open_tree(libc::AT_FDCWD, src, TREE_FLAGS).at_path(Stage::Mount, *src_path as i32)?);
             let attr = MountAttr { attr_set: *attrs, ..MountAttr::default() };
             sys::mount_setattr(tree.0, c"", (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint, &attr)
                 .at_path(Stage::MountAttr, dst.path as i32)?;

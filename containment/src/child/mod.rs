@@ -130,7 +130,14 @@ pub(crate) fn run_init(plan: &Plan, fds: &ChildFds) -> ! {
 enum Never {}
 
 fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
-    close_inherited(fds).at(Stage::Prepare)?;
+    close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
+    if plan.userns.is_some() {
+        // The supervisor writes the id maps (and joins the cgroups) meanwhile; then
+        // become root of the namespace, so files made inside get mapped owners.
+        wait_go(fds.sync)?;
+        sys::setresgid(0).at(Stage::Identity)?;
+        sys::setresuid(0).at(Stage::Identity)?;
+    }
     let netlink = network(plan, fds)?;
     join_cgroups(plan)?;
     fs::build(&plan.fs)?;
@@ -141,17 +148,13 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         None => -1,
     };
 
-    if fds.sync >= 0 {
-        // The supervisor configures what it must (the bridge interface) meanwhile.
-        let mut go = [0u8; 1];
-        if sys::read(fds.sync, &mut go).at(Stage::Sync)? == 0 {
-            // The supervisor gave up on this sandbox before releasing it.
-            sys::exit_now(1);
-        }
-        sys::close(fds.sync);
-    }
     if netlink >= 0 {
+        // The supervisor configures the bridge interface meanwhile.
+        wait_go(fds.sync)?;
         sys::close(netlink);
+    }
+    if fds.sync >= 0 {
+        sys::close(fds.sync);
     }
 
     let shared = program::Shared { plan, fds, failure: Cell::new(None) };
@@ -169,6 +172,16 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
     report(fds.report, Record::started(pid));
     serve(pid, signals, timer, fds.report)
+}
+
+/// Waits for the supervisor's go-ahead (one byte); exits quietly if the supervisor
+/// gave up on the sandbox (end of file).
+fn wait_go(sync: RawFd) -> Result<(), Failure> {
+    let mut go = [0u8; 1];
+    if sys::read(sync, &mut go).at(Stage::Sync)? == 0 {
+        sys::exit_now(1);
+    }
+    Ok(())
 }
 
 /// Brings `lo` up with the request the plan holds; when the supervisor is to
@@ -208,14 +221,12 @@ fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
     sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)
 }
 
-/// Closes every descriptor the supervisor had open except the ones the init needs
-/// (0-2, the pipes, the program's stdio sources), so that no other sandbox's pipe
-/// or host file is held by this one.
-fn close_inherited(fds: &ChildFds) -> Result<(), Errno> {
-    let mut keep = [0, 1, 2, fds.report, fds.sync, fds.stdio[0], fds.stdio[1], fds.stdio[2]];
-    keep.sort_unstable();
+/// Closes every descriptor the supervisor had open except `keep` (sorted: 0-2,
+/// the pipes, the program's stdio sources, prepared mount trees), so that no other
+/// sandbox's pipe or host file is held by this one.
+fn close_inherited(keep: &[RawFd]) -> Result<(), Errno> {
     let mut next: libc::c_uint = 0;
-    for fd in keep {
+    for &fd in keep {
         if fd < 0 {
             continue;
         }

@@ -51,16 +51,33 @@ pub(crate) enum Layer {
     InRoot(CString),
 }
 
+/// Whether a bind is made as an idmapped mount (under a user namespace, by a root
+/// supervisor), so that host files keep their owners inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idmap {
+    /// Never (device nodes, masks).
+    No,
+    /// When the filesystem supports it (the default root's system directories:
+    /// only how owners look is at stake).
+    BestEffort,
+    /// Always, or the spawn fails saying why (the user's binds and root).
+    Required,
+}
+
+/// A detached mount tree the supervisor prepared, or -1 for "the init makes it".
+pub(crate) type Tree = std::os::fd::RawFd;
+
 /// How the new root is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RootOp {
     /// A fresh tmpfs.
     Tmpfs { options: Vec<(CString, CString)> },
     /// A recursive bind of a host directory.
-    Bind { src: CString, path: u32 },
+    Bind { src: CString, path: u32, tree: Tree },
     /// An overlay with `lower` as its only lower layer; the upper layer is a fresh
-    /// tmpfs, or the host directories `upper` and `work`.
-    Overlay { lower: CString, path: u32, upper: Option<(CString, CString)> },
+    /// tmpfs, or the host directories `upper` and `work`. With a `tree`, the lower
+    /// layer is that (idmapped) tree, attached first.
+    Overlay { lower: CString, path: u32, upper: Option<(CString, CString)>, tree: Tree },
 }
 
 /// One step after the root exists, executed in order.
@@ -72,8 +89,9 @@ pub(crate) enum Op {
     Symlink { target: CString, dst: Dest },
     /// Create an overlayfs whiteout (character device 0/0) at `dst`.
     Whiteout { dst: Dest },
-    /// Bind a host path onto `dst`, recursively, with mount attributes `attrs`.
-    Bind { src: CString, src_path: u32, dst: Dest, attrs: u64 },
+    /// Bind a host path onto `dst`, recursively, with mount attributes `attrs`;
+    /// from `tree` when the supervisor prepared it.
+    Bind { src: CString, src_path: u32, dst: Dest, attrs: u64, idmap: Idmap, tree: Tree },
     /// Mount a new filesystem instance (`tmpfs`, `proc`, `devpts`) with string options.
     Fs { fstype: &'static CStr, options: Vec<(CString, CString)>, dst: Dest, attrs: u64 },
     /// Mount a read-only overlay of `layers` (topmost first).

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use nix::errno::Errno;
 
 use super::rootfs::{etc_secrets, DEV_LINKS, DEV_NODES, PROC_MASKED, PROC_READONLY, SYSTEM_DIRS};
-use super::{Dest, FsPlan, Layer, NodeKind, Op, RootOp};
+use super::{Dest, FsPlan, Idmap, Layer, NodeKind, Op, RootOp};
 use crate::error::{Error, Result, ValueKind};
 use crate::resource::validate_destination;
 use crate::sandbox::{Root, Sandbox, UserMount};
@@ -30,14 +30,14 @@ const DEV_SIZE: &str = "65536";
 /// [`Error::InvalidValue`] for a bad destination or a relative source,
 /// [`Error::InvalidConfig`] for two mounts on one destination, [`Error::Os`] when a
 /// source or the root directory cannot be found.
-pub(crate) fn compile(sandbox: &Sandbox, in_userns: bool) -> Result<FsPlan> {
+pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool) -> Result<FsPlan> {
     let mut b = Builder { plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] } };
     let default_root = matches!(sandbox.root, Root::Default);
     b.plan.root = match &sandbox.root {
         Root::Default => RootOp::Tmpfs { options: vec![opt("mode", "0755"), opt("size", "1048576")] },
         Root::Chroot(dir) => {
             let src = host_dir(dir, "chroot directory")?;
-            RootOp::Bind { src, path: b.path(dir) }
+            RootOp::Bind { src, path: b.path(dir), tree: -1 }
         }
         Root::Overlay { template, upper } => {
             let lower = host_dir(template, "overlay template")?;
@@ -52,7 +52,7 @@ pub(crate) fn compile(sandbox: &Sandbox, in_userns: bool) -> Result<FsPlan> {
                     Some((cstring(&u)?, cstring(&w)?))
                 }
             };
-            RootOp::Overlay { lower, path: b.path(template), upper }
+            RootOp::Overlay { lower, path: b.path(template), upper, tree: -1 }
         }
     };
 
@@ -64,7 +64,7 @@ pub(crate) fn compile(sandbox: &Sandbox, in_userns: bool) -> Result<FsPlan> {
     if sandbox.sysfs {
         b.sys();
     }
-    b.dev(in_userns);
+    b.dev(devpts_gid);
     let user_dsts = sandbox.mounts.iter().map(|m| m.dst()).collect::<Vec<_>>();
     if sandbox.private_tmp && !user_dsts.iter().any(|d| *d == Path::new("/tmp")) {
         let dst = b.dest("/tmp", NodeKind::Dir, false)?;
@@ -150,6 +150,8 @@ impl Builder {
                     src_path,
                     dst,
                     attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                    idmap: Idmap::BestEffort,
+                    tree: -1,
                 });
             }
         }
@@ -227,6 +229,8 @@ impl Builder {
                     src_path,
                     dst,
                     attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                    idmap: Idmap::No,
+                    tree: -1,
                 });
             }
         }
@@ -245,7 +249,7 @@ impl Builder {
 
     /// A minimal `/dev`: a small tmpfs with the host's harmless device nodes bound
     /// in, its own `devpts`, `shm`, and the standard symlinks; read-only at the end.
-    fn dev(&mut self, in_userns: bool) {
+    fn dev(&mut self, devpts_gid: bool) {
         let dst = self.dest("/dev", NodeKind::Dir, true).expect("constant destination");
         self.plan.ops.push(Op::Fs {
             fstype: c"tmpfs",
@@ -265,10 +269,12 @@ impl Builder {
                 src_path,
                 dst,
                 attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                idmap: Idmap::No,
+                tree: -1,
             });
         }
         let mut pts = vec![opt("newinstance", ""), opt("ptmxmode", "0666"), opt("mode", "0620")];
-        if !in_userns {
+        if devpts_gid {
             pts.push(opt("gid", "5"));
         }
         let dst = self.dest("/dev/pts", NodeKind::Dir, true).expect("constant destination");
@@ -314,7 +320,14 @@ impl Builder {
                     if *readonly {
                         attrs |= MOUNT_ATTR_RDONLY;
                     }
-                    self.plan.ops.push(Op::Bind { src: cstring(&src)?, src_path, dst, attrs });
+                    self.plan.ops.push(Op::Bind {
+                        src: cstring(&src)?,
+                        src_path,
+                        dst,
+                        attrs,
+                        idmap: Idmap::Required,
+                        tree: -1,
+                    });
                 }
                 UserMount::Tmpfs { size, .. } => {
                     let dst = self.dest_path(&dst, NodeKind::Dir, false)?;
@@ -416,8 +429,8 @@ mod tests {
     fn chroot_gives_proc_dev_tmp_then_user_mounts_in_order() {
         let sb =
             Sandbox::new().chroot("/").bind_ro("/usr", "/in").tmpfs("/scratch", "1M".parse::<MemoryLimit>().unwrap());
-        let plan = compile(&sb, false).unwrap();
-        assert_eq!(plan.root, RootOp::Bind { src: c"/".to_owned(), path: 0 });
+        let plan = compile(&sb, true).unwrap();
+        assert_eq!(plan.root, RootOp::Bind { src: c"/".to_owned(), path: 0, tree: -1 });
         let ops = ops_summary(&plan);
         let pos = |needle: &str| ops.iter().position(|o| o == needle).unwrap_or_else(|| panic!("{needle} in {ops:?}"));
         assert!(pos("proc proc") < pos("tmpfs dev"));
@@ -432,7 +445,7 @@ mod tests {
 
     #[test]
     fn default_root_hides_etc_secrets_and_ends_read_only() {
-        let plan = compile(&Sandbox::new(), false).unwrap();
+        let plan = compile(&Sandbox::new(), true).unwrap();
         let ops = ops_summary(&plan);
         assert!(ops.contains(&"whiteout proc/.etc/shadow".to_string()), "{ops:?}");
         assert!(ops.contains(&"whiteout proc/.etc/gshadow".to_string()));
@@ -462,20 +475,20 @@ mod tests {
     #[test]
     fn bad_mounts_are_rejected_before_anything_is_made() {
         let dup = Sandbox::new().bind("/usr", "/x").bind("/etc", "/x/");
-        assert!(matches!(compile(&dup, false), Err(Error::InvalidConfig(m)) if m.contains("/x")));
+        assert!(matches!(compile(&dup, true), Err(Error::InvalidConfig(m)) if m.contains("/x")));
         let rel = Sandbox::new().bind("usr", "/x");
-        assert!(matches!(compile(&rel, false), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
+        assert!(matches!(compile(&rel, true), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
         let missing = Sandbox::new().bind("/nonexistent-containment-src", "/x");
-        match compile(&missing, false) {
+        match compile(&missing, true) {
             Err(Error::Os { errno: Errno::ENOENT, path: Some(p), .. }) => {
                 assert_eq!(p, Path::new("/nonexistent-containment-src"))
             }
             other => panic!("{other:?}"),
         }
         let dotdot = Sandbox::new().bind("/usr", "/a/../../etc");
-        assert!(matches!(compile(&dotdot, false), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
+        assert!(matches!(compile(&dotdot, true), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
         let no_root = Sandbox::new().chroot("/nonexistent-containment-root");
-        assert!(matches!(compile(&no_root, false), Err(Error::Os { errno: Errno::ENOENT, .. })));
+        assert!(matches!(compile(&no_root, true), Err(Error::Os { errno: Errno::ENOENT, .. })));
     }
 
     #[test]
@@ -483,7 +496,7 @@ mod tests {
         let dir = std::env::temp_dir().join(OsStr::from_bytes(b"containment-\xff-src"));
         std::fs::create_dir_all(&dir).unwrap();
         let sb = Sandbox::new().bind(&dir, OsStr::from_bytes(b"/in-\xfe"));
-        let plan = compile(&sb, false).unwrap();
+        let plan = compile(&sb, true).unwrap();
         let found = plan.ops.iter().any(|op| {
             matches!(op, Op::Bind { src, dst, .. }
                 if src.as_bytes() == dir.as_os_str().as_bytes() && dst.rel.as_bytes() == b"in-\xfe")

@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result, ValueKind};
+use crate::lease::Lease;
 use crate::resource::Ipv4Net;
 use message::{LinkFacts, Reply, Veth, PEER_INDEX};
-pub(crate) use registry::Lease;
 use socket::{Request, Rtnl};
 
 /// The network of a sandbox.
@@ -162,7 +162,7 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
     let seq = rtnl.seq();
     let replies = rtnl.transact(&[Request { seq, bytes: message::get_addrs(seq), dump: true }], "RTM_GETADDR")?;
     let gateway = choose_gateway(&b.bridge, b.address, b.gateway, &message::ipv4_addrs_of(&replies, link.index))?;
-    let lease = Lease::take(&b.bridge, b.address.addr())?;
+    let lease = registry::take_address(&b.bridge, b.address.addr())?;
     Ok(Prepared {
         rtnl,
         bridge: link.index,

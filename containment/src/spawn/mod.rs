@@ -3,6 +3,7 @@
 
 pub(crate) mod plan;
 mod stdio;
+mod trees;
 
 use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
@@ -21,6 +22,7 @@ use crate::net::{self, Net};
 use crate::process::{read_record, Child};
 use crate::report::{Kind, Record};
 use crate::sys;
+use crate::userns::Resolved;
 use plan::Plan;
 use stdio::StdioFds;
 
@@ -34,11 +36,16 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
     };
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
-    let sync = match net {
-        Some(_) => Some(nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?),
-        None => None,
+    let sync = match net.is_some() || plan.userns.is_some() {
+        true => Some(nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?),
+        false => None,
     };
     let group = cgroup_for(cmd, &mut plan)?;
+    let root = nix::unistd::geteuid().is_root();
+    let trees = match plan.userns.is_some() && root && !cmd.sandbox.no_idmap {
+        true => trees::prepare(&mut plan.fs)?,
+        false => Vec::new(),
+    };
 
     let started = Instant::now();
     let deadline = cmd.sandbox.timeout.map(|t| deadline_after(sys::monotonic_now(), t));
@@ -48,6 +55,13 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
         stdio: io.child_raw(),
         deadline,
     };
+    plan.keep_fds = [0, 1, 2, fds.report, fds.sync]
+        .into_iter()
+        .chain(fds.stdio)
+        .chain(trees.iter().map(|t| t.raw()))
+        .filter(|fd| *fd >= 0)
+        .collect();
+    plan.keep_fds.sort_unstable();
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
@@ -62,6 +76,15 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
+    if let (Some(u), Some(go)) = (plan.userns.as_mut(), go.as_ref()) {
+        // On error `child` is dropped on return, which kills and reaps the init.
+        write_id_maps(pid, u)?;
+        trees::idmap(pid, &trees)?;
+        drop(trees);
+        child.attach_cgroups()?;
+        sys::write(go.as_raw_fd(), b"u").map_err(|e| Error::os("write", e))?;
+        child.leases.extend(u.lease.take());
+    }
     let mut record = read_record(child.report_fd());
     if let (Some(prepared), Some(go)) = (net.as_mut(), go) {
         match record {
@@ -76,7 +99,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
             Some(other) => return Err(Error::InitDied(format!("unexpected report {other:?}"))),
         }
     }
-    child.lease = net.map(|n| n.lease);
+    child.leases.extend(net.map(|n| n.lease));
     match record {
         Some(Record { kind: Kind::Started, .. }) => Ok(child),
         Some(Record { kind: Kind::TimedOut, .. }) => {
@@ -111,11 +134,31 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
         None => Parent::default_parent(),
     };
     let group = Group::create(limits, &parent)?;
+    if plan.userns.is_some() {
+        // Inside a user namespace the init may not write to cgroup.procs: the
+        // supervisor moves it (see `Child::attach_cgroups`).
+        return Ok(Some(group));
+    }
     for (procs, path) in group.v1_procs() {
         plan.fs.paths.push(path);
         plan.cgroup_procs.push((procs, (plan.fs.paths.len() - 1) as i32));
     }
     Ok(Some(group))
+}
+
+/// Writes the user namespace's maps of the init `pid` (after `setgroups` is denied
+/// when that is required).
+fn write_id_maps(pid: libc::pid_t, u: &Resolved) -> Result<()> {
+    let write = |file: &str, text: &str| {
+        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+        std::fs::write(&path, text)
+            .map_err(|e| Error::os_path("write", path, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+    };
+    if u.deny_setgroups {
+        write("setgroups", "deny")?;
+    }
+    write("uid_map", &Resolved::map_text(&u.uid))?;
+    write("gid_map", &Resolved::map_text(&u.gid))
 }
 
 /// `now + t` as a `timespec`, saturating far in the future.

@@ -77,6 +77,10 @@ pub(crate) struct Plan {
     pub keep_caps: u64,
     /// seccomp programs to install, in order.
     pub seccomp: Vec<seccompiler::BpfProgram>,
+    /// Descriptors the init keeps, sorted; filled by the spawn.
+    pub keep_fds: Vec<std::os::fd::RawFd>,
+    /// The user namespace, when the sandbox has one.
+    pub userns: Option<crate::userns::Resolved>,
     /// Whether the init hands a netlink socket of its namespace to the supervisor
     /// (to configure a bridge interface) and waits for the go-ahead.
     pub net_handover: bool,
@@ -143,6 +147,10 @@ impl Plan {
             }
         };
 
+        let userns = crate::userns::resolve(&sandbox.user_namespace)?;
+        if userns.is_some() {
+            clone_flags |= libc::CLONE_NEWUSER as u64;
+        }
         let ids = match sandbox.user {
             Some((uid, gid)) => {
                 for id in [uid, gid].into_iter().chain(sandbox.groups.iter().copied()) {
@@ -156,11 +164,26 @@ impl Plan {
                         ));
                     }
                 }
+                if let Some(u) = &userns {
+                    let unmapped = [(uid, u.maps_uid(uid))]
+                        .into_iter()
+                        .chain([gid].into_iter().chain(sandbox.groups.iter().copied()).map(|g| (g, u.maps_gid(g))))
+                        .find(|(_, mapped)| !mapped);
+                    if let Some((id, _)) = unmapped {
+                        return Err(Error::invalid(
+                            ValueKind::Id,
+                            id.to_string(),
+                            "is not mapped in the sandbox's user namespace",
+                            "an id inside the namespace's maps (0 to 65535 with the default range)",
+                        ));
+                    }
+                }
                 Some(Ids { uid, gid, groups: sandbox.groups.clone() })
             }
             None => None,
         };
-        let fs = mount::compile(sandbox, false)?;
+        let devpts_gid = userns.as_ref().is_none_or(|u| u.maps_gid(5));
+        let fs = mount::compile(sandbox, devpts_gid)?;
 
         Ok(Plan {
             clone_flags,
@@ -179,6 +202,8 @@ impl Plan {
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
             net_handover: matches!(sandbox.net, Net::Bridge(_)),
+            userns,
+            keep_fds: Vec::new(),
         })
     }
 }

@@ -1,0 +1,79 @@
+//! Leases across processes: a lock file held with `flock` by the supervisor that
+//! owns something (an address on a bridge, a range of host ids), released when the
+//! lease is dropped or when that supervisor dies, whatever the way.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{Error, Result};
+
+/// Where containment keeps its runtime state.
+pub(crate) const RUN_DIR: &str = "/run/containment";
+
+/// A held lock file; unlinked and released when dropped.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl Lease {
+    /// Takes the lease at `path` (creating its directory), or `None` when someone
+    /// holds it.
+    pub fn try_take(path: &Path) -> Result<Option<Lease>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
+        }
+        loop {
+            let file =
+                File::options().create(true).truncate(false).write(true).open(path).map_err(|e| io("open", path, e))?;
+            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(l) => l,
+                Err((_, Errno::EWOULDBLOCK)) => return Ok(None),
+                Err((_, e)) => return Err(Error::os_path("flock", path, e)),
+            };
+            // The holder before us may have unlinked the file after we opened it:
+            // only a lock on the file that is still at the path counts.
+            let ours = lock.metadata().map(|m| m.ino()).ok();
+            let current = std::fs::metadata(path).map(|m| m.ino()).ok();
+            if ours.is_some() && ours == current {
+                return Ok(Some(Lease { path: path.to_path_buf(), _lock: lock }));
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Unlink while still holding the lock; the lock goes with the descriptor.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn io(op: &'static str, path: &Path, e: std::io::Error) -> Error {
+    Error::os_path(op, path, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_held_once_and_released_on_drop() {
+        let root = std::env::temp_dir().join(format!("ctm-lease-{}", std::process::id()));
+        let p = root.join("a/b");
+        let a = Lease::try_take(&p).unwrap().expect("free");
+        // flock locks belong to the open file: a second open in this process conflicts too.
+        assert!(Lease::try_take(&p).unwrap().is_none());
+        let other = Lease::try_take(&root.join("a/c")).unwrap().expect("free");
+        drop(a);
+        assert!(!p.exists(), "unlinked on release");
+        let again = Lease::try_take(&p).unwrap().expect("free again");
+        drop((again, other));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
