@@ -131,6 +131,12 @@ pub(crate) struct Prepared {
 /// [`Error::InvalidConfig`] and [`Error::InvalidValue`] naming what is wrong;
 /// [`Error::Os`] when netlink fails.
 pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(Error::NeedsPrivilege {
+            feature: "a bridge network",
+            how: "run as root; without privileges use Net::none() or Net::host()".into(),
+        });
+    }
     validate_ifname(&b.bridge)?;
     b.address.check_host()?;
     if let Some(mtu) = b.mtu {

@@ -131,6 +131,12 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
     }
     let parent = match &cmd.sandbox.cgroup_parent {
         Some(p) => Parent::given(p)?,
+        None if !nix::unistd::geteuid().is_root() => {
+            return Err(Error::NeedsPrivilege {
+                feature: "cgroup limits (memory, cpus, pids, cpu quota and weight)",
+                how: "run as root, or give a writable delegated cgroup with cgroup_parent".into(),
+            })
+        }
         None => Parent::default_parent(),
     };
     let group = Group::create(limits, &parent)?;
