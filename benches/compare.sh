@@ -7,6 +7,7 @@
 # Environment:
 #   RUNS=300 WARMUP=20   hyperfine runs / warmup per command
 #   LOOPS=2000           iterations of the in-process C floor (floor sbxloop)
+#   FLOOR_SRC=path       floor.c (default: ../shared/bench/floor.c from the repo root)
 #   KEEP=1               keep the temp dir (floor binary, rootfs) for inspection
 # Raw results are copied to target/compare/ (hyperfine.json, floor-*.txt, criterion.txt).
 #
@@ -29,7 +30,7 @@ WARMUP=${WARMUP:-20}
 LOOPS=${LOOPS:-2000}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-floor_src="$repo/../shared/bench/floor.c"
+floor_src=${FLOOR_SRC:-"$repo/../shared/bench/floor.c"}
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'compare.sh: %s\n' "$*" >&2; exit 1; }

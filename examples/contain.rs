@@ -31,7 +31,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use containment::{parse_rlimit_spec, BindSpec, Child, Command, Error, Outcome, Sandbox, TmpfsSpec, ValueKind};
+use containment::{parse_rlimit_spec, BindSpec, Child, Command, Error, Outcome, Rlimit, Sandbox, TmpfsSpec, ValueKind};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -291,7 +291,7 @@ fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
         }
         "timeout" => sandbox.timeout(parse_timeout(value)?),
         "rlimit" => {
-            let (resource, limit) = parse_rlimit_spec(utf8(value, ValueKind::Argument)?)?;
+            let (resource, limit) = parse_rlimit(value)?;
             sandbox.rlimit(resource, limit)
         }
         "cgroup-parent" => sandbox.cgroup_parent(value),
@@ -362,6 +362,17 @@ fn parse_timeout(value: &OsStr) -> Result<std::time::Duration, Error> {
     }
     std::time::Duration::try_from_secs_f64(secs)
         .map_err(|_| invalid(ValueKind::Number, value, "it is too large", EXPECTED))
+}
+
+/// Parses `NAME=VALUE` for `--rlimit`; an error names the whole specification.
+fn parse_rlimit(value: &OsStr) -> Result<(Rlimit, u64), Error> {
+    let text = utf8(value, ValueKind::Argument)?;
+    parse_rlimit_spec(text).map_err(|e| match e {
+        Error::InvalidValue { kind, value: part, reason, expected } if part != text => {
+            Error::InvalidValue { kind, value: text.to_string(), reason: format!("{reason} ({part:?})"), expected }
+        }
+        e => e,
+    })
 }
 
 /// Parses `UID[:GID]`.

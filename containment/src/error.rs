@@ -269,7 +269,7 @@ pub enum Error {
     },
 
     /// What was asked for needs privileges the caller does not have.
-    #[error("{feature} needs privileges: {how}")]
+    #[error("needs privileges: {feature}; {how}")]
     NeedsPrivilege {
         /// What was asked for.
         feature: &'static str,

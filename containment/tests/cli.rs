@@ -13,6 +13,11 @@ use std::sync::OnceLock;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+mod cgroups;
+mod common;
+
+use cgroups::TestParent;
+
 /// Whether the test can run; prints why not when it cannot.
 fn have_root() -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -101,7 +106,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("containment-cli-{}-{name}", std::process::id()));
+        // Not "containment-...": the machine's leak checker looks for such names.
+        let dir = std::env::temp_dir().join(format!("ctmtest-cli-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("creating the temporary directory");
         TempDir(dir)
@@ -235,7 +241,28 @@ fn bad_option_values_give_125_naming_the_value() {
     if !have_root() {
         return;
     }
-    for (opt, value) in [("--tmpfs", "/t:1XB"), ("--user", "abc"), ("--bind", "relative")] {
+    for (opt, value) in [
+        ("--tmpfs", "/t:1XB"),
+        ("--user", "abc"),
+        ("--bind", "relative"),
+        ("--memory-limit", "12XB"),
+        ("-memory-limit", "0"),
+        ("--cpu-core-ids", "1-"),
+        ("-cpu-core-ids", "a"),
+        ("--pids-limit", "-1"),
+        ("--pids-limit", "0"),
+        ("--cpu-quota", "abc"),
+        ("--cpu-quota", "0"),
+        ("--cpu-quota", "1e3"),
+        ("--cpu-weight", "0"),
+        ("--cpu-weight", "10001"),
+        ("--timeout", "0"),
+        ("--timeout", "-1"),
+        ("--timeout", "nan"),
+        ("--rlimit", "nofile"),
+        ("--rlimit", "bogus=1"),
+        ("--rlimit", "nofile=1K"),
+    ] {
         let out = run([opt, value, "/bin/true"]);
         assert_eq!(code(&out), 125, "{opt} {value}: {}", stderr(&out));
         assert_one_line_reason(&out, &[opt, value]);
@@ -349,7 +376,178 @@ fn help_lists_every_option() {
     let out = contain(["--help"]).output().unwrap();
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
-    for opt in ["--chroot", "--bind", "--ro-bind", "--tmpfs", "--overlay", "--hostname", "--env", "--cwd", "--user"] {
+    for opt in [
+        "--chroot",
+        "--bind",
+        "--ro-bind",
+        "--tmpfs",
+        "--overlay",
+        "--hostname",
+        "--env",
+        "--cwd",
+        "--user",
+        "--memory-limit SIZE",
+        "--cpu-core-ids LIST",
+        "--pids-limit N",
+        "--cpu-quota",
+        "--cpu-weight N",
+        "--timeout SECONDS",
+        "--rlimit NAME=VALUE",
+        "--cgroup-parent PATH",
+        "--json-status FILE",
+    ] {
         assert!(text.contains(opt), "{opt} missing from {text}");
     }
+}
+
+/// Runs `contain --json-status FILE args...`; returns the exit code, the status line
+/// and stderr.
+fn run_with_status(args: &[&str]) -> (i32, String, String) {
+    let dir = TempDir::new(&format!("status-{}", STATUS_N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let file = dir.0.join("status.json");
+    let out = run([OsStr::new("--json-status"), file.as_os_str()].into_iter().chain(args.iter().map(OsStr::new)));
+    let line = std::fs::read_to_string(&file).expect("the status file");
+    (code(&out), line, stderr(&out))
+}
+
+static STATUS_N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[test]
+fn the_old_executors_invocation_works() {
+    if !have_root() {
+        return;
+    }
+    let layout = cgroups::require_cgroups!();
+    let rootfs = common::busybox_rootfs();
+    let root = rootfs.to_str().unwrap();
+    let parent = TestParent::new(&layout);
+    for (cpus, want) in [("0,1", "0-1"), ("1", "1")] {
+        let out = run([
+            "-chroot",
+            root,
+            "-memory-limit",
+            "128MB",
+            "-cpu-core-ids",
+            cpus,
+            "-cgroup-parent",
+            parent.rel(),
+            "--",
+            "/bin/sh",
+            "-c",
+            "grep Cpus_allowed_list /proc/self/status; ls /bin/busybox",
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stdout(&out), format!("Cpus_allowed_list:\t{want}\n/bin/busybox\n"));
+        parent.assert_empty();
+    }
+    // And without a parent: the default one.
+    let out = run(["-chroot", root, "-memory-limit", "128MB", "-cpu-core-ids", "0,1", "--", "/bin/true"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn every_limit_flag_reaches_the_sandbox() {
+    if !have_root() {
+        return;
+    }
+    let layout = cgroups::require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let script = "ulimit -n; ulimit -c; grep Cpus_allowed_list /proc/self/status";
+    let out = run([
+        "--memory-limit",
+        "64M",
+        "--cpu-core-ids=0",
+        "-pids-limit",
+        "10",
+        "--cpu-quota",
+        "0.5",
+        "-cpu-weight=50",
+        "--timeout",
+        "30",
+        "--rlimit",
+        "nofile=64",
+        "-rlimit",
+        "core=0",
+        "--cgroup-parent",
+        parent.rel(),
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!((code(&out), stdout(&out)), (0, "64\n0\nCpus_allowed_list:\t0\n".to_string()), "{}", stderr(&out));
+    parent.assert_empty();
+}
+
+#[test]
+fn limit_values_the_host_refuses_give_125_naming_the_value() {
+    if !have_root() {
+        return;
+    }
+    let layout = cgroups::require_cgroups!();
+    // Above the hard limit, which root cannot raise here (no CAP_SYS_RESOURCE).
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let too_many = format!("nofile={}", hard.saturating_add(1));
+    let parent = TestParent::new(&layout);
+    let rel = parent.rel();
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["--cgroup-parent", rel, "--cpu-core-ids", "5"], &["\"5\"", "allowed set"]),
+        (&["--cgroup-parent", rel, "--memory-limit", "512K"], &["\"512K\"", "1M"]),
+        (&["--memory-limit", "64M", "--cgroup-parent", "does-not-exist-xyz"], &["does-not-exist-xyz"]),
+        (&["--cgroup-parent", rel, "--memory-limit", "64M", "--rlimit", &too_many], &[&too_many, "hard limit"]),
+    ];
+    for (args, names) in cases {
+        let out = run(args.iter().copied().chain(["/bin/true"]));
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert_one_line_reason(&out, names);
+        parent.assert_empty();
+    }
+    for mount in layout.mounts() {
+        assert!(!mount.join("does-not-exist-xyz").exists());
+    }
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed_and_the_status_says_so() {
+    if !have_root() {
+        return;
+    }
+    let layout = cgroups::require_cgroups!();
+    let parent = TestParent::new(&layout);
+    // tail keeps the whole "line" it reads from /dev/zero: it grows until killed.
+    let (rc, line, err) =
+        run_with_status(&["-memory-limit", "32M", "-cgroup-parent", parent.rel(), "tail", "/dev/zero"]);
+    assert_eq!(rc, 137, "{err}");
+    check_status(
+        &line,
+        &[("exit_code", "null"), ("signal", "9"), ("oom_killed", "true"), ("timed_out", "false"), ("error", "null")],
+    );
+    let peak = parse_status(&line).into_iter().find(|(k, _)| k == "peak_memory_bytes").unwrap().1;
+    assert_eq!(peak, (32u64 << 20).to_string(), "{line}");
+    parent.assert_empty();
+}
+
+#[test]
+fn a_timeout_kills_the_program_with_137_and_the_status_says_so() {
+    if !have_root() {
+        return;
+    }
+    contain_path(); // built before the clock starts
+    let started = std::time::Instant::now();
+    let (rc, line, err) = run_with_status(&["-timeout", "0.2", "sleep", "5"]);
+    assert_eq!(rc, 137, "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    check_status(
+        &line,
+        &[("exit_code", "null"), ("signal", "9"), ("oom_killed", "false"), ("timed_out", "true"), ("error", "null")],
+    );
+    let wall: f64 = parse_status(&line).into_iter().find(|(k, _)| k == "wall_ms").unwrap().1.parse().unwrap();
+    assert!((200.0..2000.0).contains(&wall), "{line}");
+    // In time: not timed out.
+    let (rc, line, err) = run_with_status(&["-timeout", "30", "/bin/sh", "-c", "exit 4"]);
+    assert_eq!(rc, 4, "{err}");
+    check_status(
+        &line,
+        &[("exit_code", "4"), ("signal", "null"), ("oom_killed", "false"), ("timed_out", "false"), ("error", "null")],
+    );
 }

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{children_of_self, require_root, HostMounts, TempDir};
-use containment::{Command, Error, Errno, Sandbox, Stage, ValueKind};
+use containment::{Command, Errno, Error, Sandbox, Stage, ValueKind};
 
 /// Spawns `cmd`, expecting an error; checks that the host's mount table and the
 /// test process's children are the same before and after (and that there are
@@ -204,9 +204,12 @@ fn missing_working_directory_is_a_chdir_setup_error() {
     // A file as working directory.
     let err = spawn_err(Sandbox::new().command("/bin/true").current_dir("/etc/passwd"));
     assert!(matches!(err, Error::Setup { stage: Stage::Chdir, errno: Errno::ENOTDIR, .. }), "{err:?}");
-    // Not allowed to enter it: a user without access.
-    let err = spawn_err(Sandbox::new().user(65534, 65534).command("/bin/true").current_dir("/root"));
-    assert!(matches!(err, Error::Setup { stage: Stage::Chdir, errno: Errno::ENOENT | Errno::EACCES, .. }), "{err:?}");
+    // A directory the program's user may not enter.
+    let dir = TempDir::new("private-cwd");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let sb = Sandbox::new().user(65534, 65534).bind(dir.path(), "/private");
+    let err = spawn_err(sb.command("/bin/true").current_dir("/private"));
+    assert!(matches!(err, Error::Setup { stage: Stage::Chdir, errno: Errno::EACCES, .. }), "{err:?}");
 }
 
 #[test]

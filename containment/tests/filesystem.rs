@@ -79,7 +79,7 @@ fn missing_mount_points_are_created_in_the_chroot() {
     require_busybox!();
     let rootfs = TempDir::new("bare-root");
     std::fs::create_dir(rootfs.join("bin")).unwrap();
-    std::fs::copy(common::BUSYBOX, rootfs.join("bin/busybox")).unwrap();
+    common::busybox_copy(&rootfs.join("bin/busybox"));
     symlink("busybox", rootfs.join("bin/sh")).unwrap();
     symlink("busybox", rootfs.join("bin/ls")).unwrap();
     let out = sh(&Sandbox::new().chroot(rootfs.path()), "ls /");
@@ -296,7 +296,7 @@ fn command_from_host_runs_a_host_binary_in_a_chroot() {
     let bin = TempDir::new("host-bin");
     // Named busybox, so that it dispatches on its first argument.
     let prog = bin.join("busybox");
-    std::fs::copy(common::BUSYBOX, &prog).unwrap();
+    common::busybox_copy(&prog);
     let sb = Sandbox::new().chroot(rootfs.path());
     let mut cmd = sb.command_from_host(&prog);
     let script = "echo hi from $0; p=/run/containment/busybox; $p ls /run/containment; $p readlink /proc/self/exe; \

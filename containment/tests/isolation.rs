@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use common::{
-    assert_exit, compile_c, require, require_busybox, require_root, run_null_stdin, sh, text, HostMounts, TempDir,
-};
+use common::{assert_exit, compile_c, require, require_root, run_null_stdin, sh, text, HostMounts, TempDir};
 use containment::{ExitStatus, Sandbox, DEFAULT_PATH};
 
 /// `gethostname(2)` of the test process (nix's wrapper needs a feature the crate
@@ -230,29 +228,43 @@ fn stat_ids(stat: &str) -> (i64, i64, i64) {
 #[test]
 fn the_program_is_a_session_leader() {
     require_root!();
-    let out = run_null_stdin(&mut Sandbox::new().command("/bin/cat").arg("/proc/self/stat"));
+    let out = run_null_stdin(Sandbox::new().command("/bin/cat").arg("/proc/self/stat"));
     assert_exit(&out, 0);
     assert_eq!(stat_ids(&text(&out.stdout)), (2, 2, 2), "{}", text(&out.stdout));
-    let out = run_null_stdin(&mut Sandbox::new().user(65534, 65534).command("/bin/cat").arg("/proc/self/stat"));
+    let out = run_null_stdin(Sandbox::new().user(65534, 65534).command("/bin/cat").arg("/proc/self/stat"));
     assert_eq!(stat_ids(&text(&out.stdout)), (2, 2, 2), "{}", text(&out.stdout));
 }
 
 #[test]
-fn host_sysctls_are_not_writable() {
+fn host_sysctls_are_not_writable_and_kernel_details_are_masked() {
     require_root!();
     // Opening for appending writes nothing; a sandbox must not even get that far,
     // since a write to kernel.core_pattern runs a host program as host root.
     let script = r#"
-        for f in /proc/sys/kernel/core_pattern /proc/sys/kernel/modprobe /proc/sys/vm/panic_on_oom /proc/sysrq-trigger; do
+        for f in /proc/sys/kernel/core_pattern /proc/sys/vm/panic_on_oom /proc/sys/kernel/modprobe /proc/sysrq-trigger; do
             if [ ! -e "$f" ]; then echo "$f absent"
             elif (exec 3>>"$f") 2>/dev/null; then echo "$f writable"
             else echo "$f read-only"
             fi
         done
+        for f in /proc/keys /proc/timer_list; do
+            [ -e "$f" ] && echo "$f $(cat $f 2>/dev/null | wc -c) bytes"
+        done
+        exit 0
     "#;
     let out = sh(&Sandbox::new(), script);
     assert_exit(&out, 0);
-    for line in text(&out.stdout).lines() {
-        assert!(!line.ends_with(" writable"), "the sandbox can write a host sysctl: {}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..2],
+        ["/proc/sys/kernel/core_pattern read-only", "/proc/sys/vm/panic_on_oom read-only"],
+        "{stdout}"
+    );
+    for l in &lines[2..4] {
+        assert!(l.ends_with(" read-only") || l.ends_with(" absent"), "{stdout}");
+    }
+    for l in &lines[4..] {
+        assert!(l.ends_with(" 0 bytes"), "not masked: {stdout}");
     }
 }

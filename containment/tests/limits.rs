@@ -9,216 +9,20 @@
 //! also when it fails. Tests that measure need small C programs, built with `cc`
 //! at test time.
 
+mod cgroups;
 mod common;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio as StdStdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{compile_c, pid_exists, require, require_root, text, wait_until, TempDir};
+use cgroups::{read, require_cgroups, subdirs, TestParent};
+use common::{compile_c, pid_exists, require, text, wait_until, TempDir};
 use containment::{Error, ExitStatus, MemoryLimit, Outcome, Output, Rlimit, Sandbox, Stdio, ValueKind};
 
 const MIB: u64 = 1 << 20;
-
-/// The controllers the sandboxes of these tests use.
-const CONTROLLERS: [&str; 4] = ["memory", "cpuset", "pids", "cpu"];
-
-/// How this host mounts the cgroup controllers the tests use.
-#[derive(Debug, Clone)]
-enum Layout {
-    /// One v1 hierarchy per controller: (controller, mount point).
-    V1(Vec<(&'static str, PathBuf)>),
-    /// The unified v2 hierarchy.
-    V2(PathBuf),
-}
-
-impl Layout {
-    /// v2 when `/sys/fs/cgroup` is a cgroup2 mount with the controllers enabled at its
-    /// root; v1 when each controller has a v1 mount; `None` otherwise (the tests skip).
-    fn detect() -> Option<Layout> {
-        let root = Path::new("/sys/fs/cgroup");
-        if let Ok(enabled) = std::fs::read_to_string(root.join("cgroup.subtree_control")) {
-            let enabled: Vec<&str> = enabled.split_whitespace().collect();
-            return CONTROLLERS.iter().all(|c| enabled.contains(c)).then(|| Layout::V2(root.to_path_buf()));
-        }
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-        let mut mounts = Vec::new();
-        for c in CONTROLLERS {
-            let mount = mountinfo.lines().find_map(|line| {
-                let (left, right) = line.split_once(" - ")?;
-                let mut right = right.split(' ');
-                let (fstype, superopts) = (right.next()?, right.nth(1)?);
-                let fields: Vec<&str> = left.split(' ').collect();
-                (fstype == "cgroup" && fields.get(3) == Some(&"/") && superopts.split(',').any(|o| o == c))
-                    .then(|| PathBuf::from(fields[4]))
-            })?;
-            mounts.push((c, mount));
-        }
-        Some(Layout::V1(mounts))
-    }
-
-    fn is_v2(&self) -> bool {
-        matches!(self, Layout::V2(_))
-    }
-
-    /// The mount point of the hierarchy holding `controller`.
-    fn mount(&self, controller: &str) -> &Path {
-        match self {
-            Layout::V1(mounts) => mounts.iter().find(|(c, _)| *c == controller).map(|(_, m)| m.as_path()).unwrap(),
-            Layout::V2(root) => root,
-        }
-    }
-
-    /// Every hierarchy's mount point, once each.
-    fn mounts(&self) -> Vec<&Path> {
-        let mut v: Vec<&Path> = CONTROLLERS.iter().map(|c| self.mount(c)).collect();
-        v.dedup();
-        v
-    }
-}
-
-/// The host's layout; skips the test (or fails it under `CONTAINMENT_MUST_WORK=1`)
-/// when it is not root or has neither v1 controllers nor a v2 root with them.
-macro_rules! require_cgroups {
-    () => {{
-        require_root!();
-        let layout = Layout::detect();
-        require!(
-            layout.is_some(),
-            "needs the memory, cpuset, pids and cpu controllers, on v1 mounts or enabled at the v2 root"
-        );
-        layout.unwrap()
-    }};
-}
-
-/// The groups this process made under the default parent that are still there.
-fn own_groups_under_default_parent(layout: &Layout) -> Vec<PathBuf> {
-    let prefix = format!("{}.", std::process::id());
-    let mut out = Vec::new();
-    for mount in layout.mounts() {
-        let Ok(entries) = std::fs::read_dir(mount.join(containment::DEFAULT_CGROUP_PARENT)) else { continue };
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name().to_string_lossy().starts_with(&prefix) {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
-
-/// A cgroup parent of one test, at the top of every hierarchy; removed on drop
-/// (with whatever a failed test left in it).
-struct TestParent {
-    layout: Layout,
-    name: String,
-}
-
-impl TestParent {
-    fn new(layout: &Layout) -> TestParent {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!("containment-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let parent = TestParent { layout: layout.clone(), name };
-        for mount in layout.mounts() {
-            let dir = mount.join(&parent.name);
-            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        }
-        match layout {
-            Layout::V1(_) => {
-                // A new v1 cpuset group has no CPUs and no memory nodes: fill them.
-                let root = layout.mount("cpuset");
-                for file in ["cpuset.cpus", "cpuset.mems"] {
-                    let value = std::fs::read_to_string(root.join(file)).unwrap();
-                    write(&root.join(&parent.name).join(file), value.trim());
-                }
-            }
-            Layout::V2(root) => {
-                write(&root.join(&parent.name).join("cgroup.subtree_control"), "+memory +pids +cpu +cpuset");
-            }
-        }
-        parent
-    }
-
-    /// The path given to `cgroup_parent`.
-    fn rel(&self) -> &str {
-        &self.name
-    }
-
-    /// The sandbox description every test starts from.
-    fn sandbox(&self) -> Sandbox {
-        Sandbox::new().cgroup_parent(&self.name)
-    }
-
-    /// This parent in the hierarchy of `controller`.
-    fn dir(&self, controller: &str) -> PathBuf {
-        self.layout.mount(controller).join(&self.name)
-    }
-
-    /// The groups in this parent, in every hierarchy.
-    fn groups(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for mount in self.layout.mounts() {
-            let Ok(entries) = std::fs::read_dir(mount.join(&self.name)) else { continue };
-            out.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
-        }
-        out.sort();
-        out
-    }
-
-    /// The only group in the hierarchy of `controller` (the running sandbox's).
-    fn only_group(&self, controller: &str) -> PathBuf {
-        let dir = self.dir(controller);
-        let groups: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
-        let groups: Vec<PathBuf> = groups.into_iter().filter(|p| p.is_dir()).collect();
-        assert_eq!(groups.len(), 1, "groups in {}: {groups:?}", dir.display());
-        groups.into_iter().next().unwrap()
-    }
-
-    /// Panics unless no group is left in this parent nor, from this process, under
-    /// the default parent.
-    fn assert_empty(&self) {
-        assert_eq!(self.groups(), Vec::<PathBuf>::new(), "groups left under the test parent {}", self.name);
-        assert_eq!(own_groups_under_default_parent(&self.layout), Vec::<PathBuf>::new(), "groups left");
-    }
-}
-
-impl Drop for TestParent {
-    fn drop(&mut self) {
-        for group in self.groups() {
-            remove_group(&group);
-        }
-        for mount in self.layout.mounts() {
-            remove_group(&mount.join(&self.name));
-        }
-    }
-}
-
-/// Kills what is in the group and removes it, retrying for a while.
-fn remove_group(dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while dir.exists() && Instant::now() < deadline {
-        if std::fs::remove_dir(dir).is_ok() {
-            return;
-        }
-        for pid in std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().split_whitespace() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid.parse().unwrap_or(0)),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn write(path: &Path, value: &str) {
-    std::fs::write(path, value).unwrap_or_else(|e| panic!("write {value:?} to {}: {e}", path.display()));
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())).trim().to_string()
-}
 
 fn mem(s: &str) -> MemoryLimit {
     s.parse().unwrap()
@@ -385,8 +189,9 @@ fn stress_ng_survives_its_oom_killed_workers_and_oom_killed_is_reported() {
     require!(Path::new("/usr/bin/stress-ng").exists(), "needs /usr/bin/stress-ng (Debian package stress-ng)");
     let parent = TestParent::new(&layout);
     let started = Instant::now();
-    let out =
-        run(&parent.sandbox().memory(mem("64M")), "stress-ng", &["--vm", "1", "--vm-bytes", "200M", "--timeout", "5s"]);
+    // Its default temporary directory is the working directory, / here: read-only.
+    let args = ["--vm", "1", "--vm-bytes", "200M", "--timeout", "5s", "--temp-path", "/tmp"];
+    let out = run(&parent.sandbox().memory(mem("64M")), "stress-ng", &args);
     assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
     assert!(out.oom_killed, "{}", describe(&out));
     assert!(!out.timed_out, "{}", describe(&out));
@@ -630,11 +435,6 @@ fn host_dependent_values_are_checked_before_anything_is_created() {
     parent.assert_empty();
 }
 
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect()
-}
-
 // 9. -------------------------------------------------------------------------
 
 /// Set in the environment of the helper supervisor of the next test: the cgroup
@@ -676,13 +476,29 @@ fn a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes() {
             .stdout(StdStdio::piped())
             .spawn()
             .expect("start the helper supervisor");
-        let mut lines = BufReader::new(helper.stdout.take().unwrap()).lines();
-        let init: i32 = loop {
-            let line = lines.next().expect("the helper ended before it was ready").unwrap();
-            if let Some(pid) = line.strip_prefix("ready ") {
-                break pid.parse().unwrap();
+        // libtest prints "test NAME ... " without a newline before the test runs:
+        // the line may start with that. Read on another thread, to give up in time.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = helper.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let ready = loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => match line.rsplit_once("ready ") {
+                    Some((_, pid)) => break Ok(pid.trim().parse::<i32>().unwrap()),
+                    None => continue,
+                },
+                Err(e) => break Err(e),
             }
         };
+        let init = ready.unwrap_or_else(|e| {
+            let _ = helper.kill();
+            let _ = helper.wait();
+            panic!("the helper supervisor did not say it was ready: {e}")
+        });
         let groups = parent.groups();
         assert_eq!(groups.len(), if layout.is_v2() { 1 } else { 2 }, "{groups:?}");
         helper.kill().unwrap();
@@ -728,6 +544,25 @@ fn a_cpu_quota_caps_cpu_time() {
     assert!(o.usage.wall >= Duration::from_secs(1), "{o:?}");
     assert!(cpu < Duration::from_millis(450), "a quota of 0.2 CPU let it use {cpu:?} in {:?}", o.usage.wall);
     assert!(cpu > Duration::from_millis(50), "it got only {cpu:?} of CPU: was it measured?");
+    parent.assert_empty();
+}
+
+/// Design §5 says CPU time comes from the cgroup (`cpu.stat` / `cpuacct`), so it
+/// counts every process of the sandbox. The library takes it from the init's
+/// `rusage`, which only holds the processes the init reaped: a program killed at
+/// its timeout, or a background process killed when the program ends, is not
+/// counted (1 s of busy loop reports 0 ms).
+#[test]
+#[ignore = "library bug: CPU time of processes killed at the end of the sandbox is not counted"]
+fn cpu_time_counts_processes_killed_at_the_end() {
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let sandbox = parent.sandbox().memory(mem("64M")).timeout(Duration::from_millis(1000));
+    let out = run(&sandbox, "/bin/sh", &["-c", "while :; do :; done"]);
+    assert!(out.timed_out, "{}", describe(&out));
+    assert!(out.usage.user + out.usage.system >= Duration::from_millis(500), "{}", describe(&out));
+    let out = run(&parent.sandbox().memory(mem("64M")), "/bin/sh", &["-c", "sh -c 'while :; do :; done' & sleep 1"]);
+    assert!(out.usage.user + out.usage.system >= Duration::from_millis(500), "{}", describe(&out));
     parent.assert_empty();
 }
 

@@ -130,14 +130,18 @@ fn busybox_applets() -> Vec<String> {
 pub const ROOTFS_ENTRIES: [&str; 5] = ["bin", "dev", "etc", "proc", "tmp"];
 
 /// Fills `root` (an existing, empty directory) with a busybox system: `bin/busybox`
-/// (a copy of the host's static one) with a relative symlink `bin/<applet> ->
-/// busybox` for every applet, `proc`, `dev`, `tmp`, and `etc` with `passwd` and
-/// `group` for root and nobody.
+/// (see [`busybox_copy`]) with a relative symlink `bin/<applet> -> busybox` for
+/// every applet, `proc`, `dev`, `tmp`, and `etc` with `passwd` and `group` for root
+/// and nobody.
 pub fn populate_busybox_rootfs(root: &Path) {
     for d in ROOTFS_ENTRIES {
         std::fs::create_dir(root.join(d)).unwrap_or_else(|e| panic!("mkdir {}/{d}: {e}", root.display()));
     }
-    std::fs::copy(BUSYBOX, root.join("bin/busybox")).expect("copy busybox");
+    busybox_copy(&root.join("bin/busybox"));
+    fill_rootfs(root);
+}
+
+fn fill_rootfs(root: &Path) {
     for applet in busybox_applets() {
         if applet == "busybox" {
             continue;
@@ -147,6 +151,36 @@ pub fn populate_busybox_rootfs(root: &Path) {
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
         .expect("write etc/passwd");
     std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").expect("write etc/group");
+}
+
+/// Makes `dst` a copy of the static busybox that can be executed at once.
+///
+/// It is a hard link to the one copy in the shared rootfs, never a new copy: a
+/// file this (multithreaded) process writes can be held open for writing for a
+/// moment by any process forked meanwhile (a sandbox's init before it closes the
+/// descriptors it inherited, a `std::process::Command` child before its `execve`),
+/// and executing it then fails with `ETXTBSY`. The shared copy is made once and
+/// executed until that no longer happens.
+pub fn busybox_copy(dst: &Path) {
+    let src = busybox_rootfs().join("bin/busybox");
+    std::fs::hard_link(&src, dst).unwrap_or_else(|e| panic!("link {} to {}: {e}", src.display(), dst.display()));
+}
+
+/// Runs `exe true` until it does not fail with `ETXTBSY` (see [`busybox_copy`]).
+fn settle_executable(exe: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match std::process::Command::new(exe).arg("true").status() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("run {}: {e}", exe.display()),
+            Ok(status) => {
+                assert!(status.success(), "{} true: {status}", exe.display());
+                return;
+            }
+        }
+    }
 }
 
 /// A busybox rootfs shared by the tests of one test binary, built once in
@@ -160,13 +194,19 @@ pub fn busybox_rootfs() -> &'static Path {
         let root = PathBuf::from(format!("/tmp/ctmtest-rootfs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir(&root).expect("mkdir rootfs");
-        populate_busybox_rootfs(&root);
         extern "C" fn remove_rootfs() {
             let _ = std::fs::remove_dir_all(format!("/tmp/ctmtest-rootfs-{}", std::process::id()));
         }
         // SAFETY: registers a plain `extern "C" fn` with no arguments; it only
         // removes a directory, which is fine at process exit.
         unsafe { libc::atexit(remove_rootfs) };
+        for d in ROOTFS_ENTRIES {
+            std::fs::create_dir(root.join(d)).unwrap_or_else(|e| panic!("mkdir {}/{d}: {e}", root.display()));
+        }
+        let exe = root.join("bin/busybox");
+        std::fs::copy(BUSYBOX, &exe).expect("copy busybox");
+        settle_executable(&exe);
+        fill_rootfs(&root);
         root
     })
 }
