@@ -70,6 +70,8 @@ pub struct Command {
     pub(crate) stdin: Option<Stdio>,
     pub(crate) stdout: Option<Stdio>,
     pub(crate) stderr: Option<Stdio>,
+    /// Set when the command runs in a sandbox that is already running.
+    pub(crate) target: Option<std::sync::Arc<crate::running::JoinTarget>>,
 }
 
 /// What the environment starts from, before [`Command::env`] changes.
@@ -96,6 +98,7 @@ impl Command {
             stdin: None,
             stdout: None,
             stderr: None,
+            target: None,
         }
     }
 
@@ -211,6 +214,15 @@ impl Command {
     /// supervisor. In every error case nothing is left behind.
     pub fn spawn(&mut self) -> Result<Child> {
         crate::spawn::spawn(self, Defaults::Spawn)
+    }
+
+    /// Starts a sandbox that stays up with this program as its main program (see
+    /// [`Running`](crate::Running)): when it ends, the sandbox ends.
+    ///
+    /// # Errors
+    /// As [`Command::spawn`].
+    pub fn start(&mut self) -> Result<crate::Running> {
+        crate::running::start(self, true)
     }
 
     /// Runs the program to its end and returns its outcome. Standard descriptors

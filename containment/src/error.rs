@@ -73,6 +73,8 @@ pub enum Stage {
     Cgroup,
     /// Bringing `lo` up and handing the network namespace over to the supervisor.
     Network,
+    /// Joining a running sandbox's namespaces (`setns`) to run another program.
+    Join,
     /// Making every mount private (`MS_REC | MS_PRIVATE` on `/`).
     MountPrivate,
     /// Creating or opening the new root.
@@ -121,12 +123,13 @@ pub enum Stage {
 
 impl Stage {
     /// All stages, in pipeline order.
-    pub const ALL: [Stage; 27] = [
+    pub const ALL: [Stage; 28] = [
         Stage::Prepare,
         Stage::Clone,
         Stage::Sync,
         Stage::Cgroup,
         Stage::Network,
+        Stage::Join,
         Stage::MountPrivate,
         Stage::Root,
         Stage::MountPoint,
@@ -164,6 +167,7 @@ impl Stage {
             Stage::Sync => "sync",
             Stage::Cgroup => "cgroup",
             Stage::Network => "network",
+            Stage::Join => "join",
             Stage::MountPrivate => "mount-private",
             Stage::Root => "root",
             Stage::MountPoint => "mount-point",

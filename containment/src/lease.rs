@@ -18,7 +18,10 @@ pub(crate) const RUN_DIR: &str = "/run/containment";
 #[derive(Debug)]
 pub(crate) struct Lease {
     path: PathBuf,
-    _lock: Flock<File>,
+    lock: Flock<File>,
+    /// Whether dropping removes the file (not for a persistent sandbox's leases,
+    /// which its init holds after the supervisor is gone).
+    unlink: bool,
 }
 
 impl Lease {
@@ -41,16 +44,33 @@ impl Lease {
             let ours = lock.metadata().map(|m| m.ino()).ok();
             let current = std::fs::metadata(path).map(|m| m.ino()).ok();
             if ours.is_some() && ours == current {
-                return Ok(Some(Lease { path: path.to_path_buf(), _lock: lock }));
+                return Ok(Some(Lease { path: path.to_path_buf(), lock, unlink: true }));
             }
         }
+    }
+}
+
+impl Lease {
+    /// The lock's descriptor: a process that inherits it holds the lease as long as
+    /// it keeps it open (a sandbox's init does).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.lock.as_raw_fd()
+    }
+
+    /// Keeps the lock file when dropped: the lease is then held only by whoever
+    /// inherited its descriptor.
+    pub fn keep_file(&mut self) {
+        self.unlink = false;
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         // Unlink while still holding the lock; the lock goes with the descriptor.
-        let _ = std::fs::remove_file(&self.path);
+        if self.unlink {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

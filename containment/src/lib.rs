@@ -43,6 +43,8 @@ mod net;
 mod process;
 mod report;
 mod resource;
+mod running;
+mod running_state;
 mod sandbox;
 mod security;
 mod spawn;
@@ -57,6 +59,7 @@ pub use process::{Child, ChildStderr, ChildStdin, ChildStdout, ExitStatus, Outco
 pub use resource::{
     parse_rlimit_spec, validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, Rlimit, TmpfsSpec,
 };
+pub use running::{list, validate_name, Running, RunningInfo};
 pub use sandbox::Sandbox;
 pub use security::{known_syscalls, parse_capability, Capability, Seccomp, DEFAULT_DENIED};
 pub use userns::{IdMap, UserNamespace, DEFAULT_RANGE_SIZE, RANGE_BASE};

@@ -297,6 +297,23 @@ impl Child {
         }
     }
 
+    /// The directories of the sandbox's cgroups.
+    pub(crate) fn cgroup_dirs(&self) -> Vec<(crate::cgroup::Version, std::path::PathBuf)> {
+        self.group.as_ref().map(Group::dirs).unwrap_or_default()
+    }
+
+    /// Leaves the sandbox running when this handle goes: its cgroups and leases
+    /// stay (a persistent sandbox, which another process stops).
+    pub(crate) fn detach(mut self) {
+        if let Some(g) = self.group.take() {
+            g.persist();
+        }
+        for l in &mut self.leases {
+            l.keep_file();
+        }
+        self.reaped = true; // so that dropping does not kill it
+    }
+
     /// The init's pidfd.
     pub(crate) fn pidfd_raw(&self) -> RawFd {
         self.pidfd.as_raw_fd()

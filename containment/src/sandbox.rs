@@ -77,6 +77,8 @@ pub struct Sandbox {
     pub(crate) sysfs: bool,
     pub(crate) user_namespace: UserNamespace,
     pub(crate) no_idmap: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) persistent: bool,
 }
 
 impl Sandbox {

@@ -577,6 +577,13 @@ pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<(), Errn
     check_int(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) }).map(drop)
 }
 
+/// `setns(fd, nstype)`: with a pidfd, joins several namespaces of that process at
+/// once (Linux 5.8+).
+pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: plain system call on integers.
+    check_int(unsafe { libc::setns(fd, nstype) }).map(drop)
+}
+
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on an integer.
@@ -606,6 +613,13 @@ pub fn monotonic_now() -> libc::timespec {
 pub fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass a fresh descriptor that nothing else owns.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// `pidfd_open(pid, 0)`.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain system call on integers.
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    Ok(owned(fd as RawFd))
 }
 
 /// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate, in this process, of descriptor

@@ -196,7 +196,7 @@ impl Group {
     /// [`Error::CgroupParent`] when the parent is missing or not writable;
     /// [`Error::InvalidValue`] for CPUs outside the parent's set; [`Error::Os`] when
     /// creating or writing fails.
-    pub fn create(limits: &Limits, parent: &Parent) -> Result<Group> {
+    pub fn create(limits: &Limits, parent: &Parent, named: Option<&str>) -> Result<Group> {
         let h = detect::hierarchies();
         let mut by_mount: Vec<(Version, PathBuf, Vec<Controller>)> = Vec::new();
         for c in limits.controllers() {
@@ -231,7 +231,11 @@ impl Group {
             }
         }
 
-        let name = group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed));
+        // A named sandbox's group is not its supervisor's: `gc` leaves it alone.
+        let name = match named {
+            Some(n) => format!("named-{n}"),
+            None => group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed)),
+        };
         let mut group = Group { dirs: Vec::new(), v2_fd: None };
         for (version, mount, controllers) in by_mount {
             let parent_dir = mount.join(&parent.rel);
@@ -254,6 +258,21 @@ impl Group {
             }
         }
         Ok(group)
+    }
+
+    /// The group's directories, with their versions.
+    pub fn dirs(&self) -> Vec<(Version, PathBuf)> {
+        self.dirs.iter().map(|(v, d, _)| (*v, d.clone())).collect()
+    }
+
+    /// A group made earlier (by another process): removed when dropped.
+    pub fn adopt(dirs: Vec<(Version, PathBuf)>) -> Group {
+        Group { dirs: dirs.into_iter().map(|(v, d)| (v, d, Vec::new())).collect(), v2_fd: None }
+    }
+
+    /// Lets the group outlive this handle (a persistent sandbox's).
+    pub fn persist(mut self) {
+        self.dirs.clear();
     }
 
     /// The v2 group's directory descriptor, for `CLONE_INTO_CGROUP`.
@@ -400,7 +419,7 @@ fn parse_group_name(name: &str) -> Option<(u32, u64)> {
 }
 
 /// The start time of process `pid` (field 22 of `/proc/<pid>/stat`), in clock ticks.
-fn start_time(pid: u32) -> Option<u64> {
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];

@@ -100,7 +100,10 @@ pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds, cgroup: Option<RawFd>) -> R
     // module's contract) and never returns; the arguments ask for no shared memory.
     let forked = unsafe { sys::clone3(&mut args) };
     if let Ok(sys::Forked::Child) = forked {
-        run_init(plan, fds);
+        match plan.join {
+            Some(_) => run_joiner(plan, fds),
+            None => run_init(plan, fds),
+        }
     }
     let _ = sys::sigmask(libc::SIG_SETMASK, &old);
     match forked? {
@@ -131,7 +134,7 @@ enum Never {}
 
 fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
-    if plan.userns.is_some() {
+    if plan.ns_root {
         // The supervisor writes the id maps (and joins the cgroups) meanwhile; then
         // become root of the namespace, so files made inside get mapped owners.
         wait_go(fds.sync)?;
@@ -157,21 +160,65 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         sys::close(fds.sync);
     }
 
+    let pid = if plan.start_program { start_program(plan, fds)? } else { NO_PROGRAM };
+    report(fds.report, Record::started(pid));
+    // A persistent sandbox outlives the process that started it.
+    let supervisor = if plan.persist { -1 } else { fds.report };
+    serve(pid, signals, timer, supervisor, fds.report)
+}
+
+/// The program's pid when there is none (a sandbox started without a program).
+const NO_PROGRAM: libc::pid_t = -1;
+
+/// Starts the program's process and returns its pid once it called `execve`.
+fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
     let shared = program::Shared { plan, fds, failure: Cell::new(None) };
     let pid = program::start(&shared).at(Stage::Fork)?;
     if let Some(f) = shared.failure.get() {
         let _ = sys::waitpid(pid, 0);
         return Err(f);
     }
-    // The program holds its descriptors now; the init keeps none of them, so
+    // The program holds its descriptors now; this process keeps none of them, so
     // pipes see end-of-file when the program closes them.
     for fd in [0, 1, 2].into_iter().chain(fds.stdio) {
         if fd >= 0 {
             sys::close(fd);
         }
     }
+    Ok(pid)
+}
+
+/// A process that joins a running sandbox's namespaces (all of them at once,
+/// through the init's pidfd) and its cgroups, starts the program there (as the
+/// init would), and relays its signals and its wait status, as the init does for
+/// the main program. It stays outside the sandbox's PID namespace; the program is
+/// inside, and dies with it (`PR_SET_PDEATHSIG`).
+pub(crate) fn run_joiner(plan: &Plan, fds: &ChildFds) -> ! {
+    match join(plan, fds) {
+        Ok(never) => match never {},
+        Err(f) => {
+            report(fds.report, Record::error(f.stage as u32, f.errno as i32, f.path));
+            sys::exit_now(1)
+        }
+    }
+}
+
+fn join(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+    close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
+    let Some(target) = &plan.join else {
+        return Err(Failure { stage: Stage::Join, errno: Errno::EINVAL, path: crate::report::NO_PATH });
+    };
+    // Still the supervisor's credentials here: join the v1 cgroups first.
+    join_cgroups(plan)?;
+    sys::setns(target.pidfd, target.namespaces).at(Stage::Join)?;
+    if plan.ns_root {
+        sys::setresgid(0).at(Stage::Identity)?;
+        sys::setresuid(0).at(Stage::Identity)?;
+    }
+    let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
+    let pid = start_program(plan, fds)?;
     report(fds.report, Record::started(pid));
-    serve(pid, signals, timer, fds.report)
+    serve(pid, signals, -1, fds.report, fds.report)
 }
 
 /// Waits for the supervisor's go-ahead (one byte); exits quietly if the supervisor
@@ -244,14 +291,14 @@ fn close_inherited(keep: &[RawFd]) -> Result<(), Errno> {
 /// The init's loop: forwards signals to the program, reaps every child, reports the
 /// program's wait status and exits when it ends (the kernel then kills whatever is
 /// left in the PID namespace). Exits at once if the supervisor is gone.
-fn serve(program: libc::pid_t, signals: RawFd, timer: RawFd, report_fd: RawFd) -> ! {
+fn serve(program: libc::pid_t, signals: RawFd, timer: RawFd, supervisor: RawFd, report_fd: RawFd) -> ! {
     let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
     loop {
         let mut pfds = [
             libc::pollfd { fd: signals, events: libc::POLLIN, revents: 0 },
             // Polling the write end of the report pipe gives POLLERR once every read
-            // end is closed: the supervisor process has died.
-            libc::pollfd { fd: report_fd, events: 0, revents: 0 },
+            // end is closed: the supervisor process has died. (-1: not watched.)
+            libc::pollfd { fd: supervisor, events: 0, revents: 0 },
             // A negative descriptor is ignored by poll.
             libc::pollfd { fd: timer, events: libc::POLLIN, revents: 0 },
         ];
@@ -274,7 +321,9 @@ fn serve(program: libc::pid_t, signals: RawFd, timer: RawFd, report_fd: RawFd) -
         }
         let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as libc::c_int;
         if signo != libc::SIGCHLD {
-            let _ = sys::kill(program, signo);
+            if program != NO_PROGRAM {
+                let _ = sys::kill(program, signo);
+            }
             continue;
         }
         while let Ok(Some((pid, status))) = sys::waitpid(-1, libc::WNOHANG | libc::__WALL) {

@@ -80,6 +80,11 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     for program in &plan.seccomp {
         sys::seccomp_install(program).at(Stage::Seccomp)?;
     }
+    if plan.join.is_some() {
+        // Started by a joiner outside the sandbox's PID namespace: die with it.
+        // (Set after the ids changed, which would clear it.)
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).at(Stage::Join)?;
+    }
     sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
     sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
 

@@ -59,6 +59,37 @@ impl Seccomp {
         self
     }
 
+    /// A one-line text form (`on;ptrace=0;userns=0;deny=a,b` or `off`), for the
+    /// state of a running sandbox.
+    pub(crate) fn to_spec(&self) -> String {
+        if !self.enabled {
+            return "off".into();
+        }
+        format!(
+            "on;ptrace={};userns={};deny={}",
+            u8::from(self.allow_ptrace),
+            u8::from(self.allow_user_namespaces),
+            self.extra.join(",")
+        )
+    }
+
+    /// The policy `to_spec` wrote; the default filter for anything else.
+    pub(crate) fn from_spec(spec: &str) -> Seccomp {
+        if spec == "off" {
+            return Seccomp::disabled();
+        }
+        let mut s = Seccomp::default();
+        for part in spec.split(';') {
+            match part.split_once('=') {
+                Some(("ptrace", v)) => s.allow_ptrace = v == "1",
+                Some(("userns", v)) => s.allow_user_namespaces = v == "1",
+                Some(("deny", v)) => s.extra = v.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+                _ => {}
+            }
+        }
+        s
+    }
+
     /// Whether a filter is installed.
     pub fn is_enabled(&self) -> bool {
         self.enabled

@@ -26,10 +26,40 @@ use crate::userns::Resolved;
 use plan::Plan;
 use stdio::StdioFds;
 
+/// How a new sandbox starts.
+#[derive(Debug, Default)]
+pub(crate) struct Start {
+    /// Whether the init starts the command's program (else it starts none).
+    pub program: bool,
+    /// Whether the sandbox outlives the supervisor.
+    pub persist: bool,
+    /// The sandbox's name (its cgroup is named after it).
+    pub name: Option<String>,
+    /// Leases the init must hold for as long as it lives (a name's).
+    pub leases: Vec<crate::lease::Lease>,
+}
+
+/// What a started sandbox is made of, for running more programs in it.
+pub(crate) struct Started {
+    pub cgroups: Vec<(crate::cgroup::Version, PathBuf)>,
+    pub userns: bool,
+    pub namespaces: libc::c_int,
+}
+
 /// Spawns `cmd`: returns once the program's `execve` succeeded, or with the error
 /// that stopped it. On error, the sandbox is killed and reaped before returning.
 pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
+    if let Some(target) = cmd.target.clone() {
+        return join(&target, cmd, defaults);
+    }
+    start(cmd, defaults, Start { program: true, ..Start::default() }).map(|(child, _)| child)
+}
+
+/// Starts a new sandbox for `cmd`, as `how` says.
+pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Result<(Child, Started)> {
     let mut plan = Plan::compile(cmd)?;
+    plan.start_program = how.program;
+    plan.persist = how.persist;
     let mut net = match &cmd.sandbox.net {
         Net::Bridge(b) => Some(net::prepare(b)?),
         _ => None,
@@ -40,7 +70,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
         true => Some(nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?),
         false => None,
     };
-    let group = cgroup_for(cmd, &mut plan)?;
+    let group = cgroup_for(cmd, &mut plan, how.name.as_deref())?;
     let root = nix::unistd::geteuid().is_root();
     let trees = match plan.userns.is_some() && root && !cmd.sandbox.no_idmap {
         true => trees::prepare(&mut plan.fs)?,
@@ -55,10 +85,16 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
         stdio: io.child_raw(),
         deadline,
     };
+    // The init inherits the leases' locks too: what the sandbox holds stays held
+    // as long as it lives, whatever happens to the supervisor.
+    let lease_fds = plan.userns.as_ref().and_then(|u| u.lease.as_ref()).map(|l| l.raw_fd());
+    let lease_fds = lease_fds.into_iter().chain(net.as_ref().map(|n| n.lease.raw_fd()));
     plan.keep_fds = [0, 1, 2, fds.report, fds.sync]
         .into_iter()
         .chain(fds.stdio)
         .chain(trees.iter().map(|t| t.raw()))
+        .chain(lease_fds)
+        .chain(how.leases.iter().map(|l| l.raw_fd()))
         .filter(|fd| *fd >= 0)
         .collect();
     plan.keep_fds.sort_unstable();
@@ -100,8 +136,16 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
         }
     }
     child.leases.extend(net.map(|n| n.lease));
+    child.leases.append(&mut how.leases);
     match record {
-        Some(Record { kind: Kind::Started, .. }) => Ok(child),
+        Some(Record { kind: Kind::Started, .. }) => {
+            let started = Started {
+                cgroups: child.cgroup_dirs(),
+                userns: plan.userns.is_some(),
+                namespaces: namespaces_of(&plan),
+            };
+            Ok((child, started))
+        }
         Some(Record { kind: Kind::TimedOut, .. }) => {
             // The timeout passed during setup: the init has ended everything.
             Err(Error::Setup { stage: Stage::Exec, errno: Errno::ETIMEDOUT, path: None })
@@ -124,7 +168,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
 
 /// Creates the sandbox's cgroup when its limits need one, and tells the plan which
 /// v1 groups the init must join.
-fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
+fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Option<Group>> {
     let limits = &cmd.sandbox.limits;
     if limits.controllers().is_empty() {
         return Ok(None);
@@ -139,7 +183,7 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
         }
         None => Parent::default_parent(),
     };
-    let group = Group::create(limits, &parent)?;
+    let group = Group::create(limits, &parent, name)?;
     if plan.userns.is_some() {
         // Inside a user namespace the init may not write to cgroup.procs: the
         // supervisor moves it (see `Child::attach_cgroups`).
@@ -150,6 +194,59 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan) -> Result<Option<Group>> {
         plan.cgroup_procs.push((procs, (plan.fs.paths.len() - 1) as i32));
     }
     Ok(Some(group))
+}
+
+/// The namespaces a program joining the sandbox enters (all the init has).
+fn namespaces_of(plan: &Plan) -> libc::c_int {
+    (plan.clone_flags as libc::c_int) | libc::CLONE_NEWCGROUP
+}
+
+/// Runs `cmd` in the running sandbox `target`: a joiner process enters its
+/// namespaces and cgroups and starts the program there.
+fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaults) -> Result<Child> {
+    let mut plan = Plan::compile(cmd)?;
+    plan.join = Some(plan::Join { pidfd: target.pidfd.as_raw_fd(), namespaces: target.namespaces });
+    plan.ns_root = target.userns;
+    let mut v2 = None;
+    for (version, dir) in &target.cgroups {
+        match version {
+            crate::cgroup::Version::V1 => {
+                let procs = dir.join("cgroup.procs");
+                let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
+                plan.fs.paths.push(procs);
+                plan.cgroup_procs.push((c, (plan.fs.paths.len() - 1) as i32));
+            }
+            crate::cgroup::Version::V2 => {
+                let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+                v2 = Some(
+                    nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+                        .map_err(|e| Error::os_path("open", dir, e))?,
+                );
+            }
+        }
+    }
+    let mut io = StdioFds::new(cmd, defaults)?;
+    let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+    let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline: None };
+    plan.keep_fds =
+        [0, 1, 2, fds.report, target.pidfd.as_raw_fd()].into_iter().chain(fds.stdio).filter(|fd| *fd >= 0).collect();
+    plan.keep_fds.sort_unstable();
+    let started = Instant::now();
+    let (pid, pidfd) = child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd())).map_err(clone_error)?;
+    drop(report_wr);
+    io.close_child_ends();
+    let mut child = Child::new(pid, pidfd, report_rd, started, None);
+    child.stdin = io.stdin.take();
+    child.stdout = io.stdout.take();
+    child.stderr = io.stderr.take();
+    match read_record(child.report_fd()) {
+        Some(Record { kind: Kind::Started, .. }) => Ok(child),
+        Some(rec @ Record { kind: Kind::Error, .. }) => Err(setup_error(rec, &plan, cmd)),
+        other => {
+            let how = child.reap().map(|e| e.status);
+            Err(Error::InitDied(format!("the joiner ended ({how:?}) with report {other:?}")))
+        }
+    }
 }
 
 /// Writes the user namespace's maps of the init `pid` (after `setgroups` is denied

@@ -37,6 +37,13 @@ impl CStringArray {
     }
 }
 
+/// Which running sandbox to join: its init's pidfd and the namespaces to enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Join {
+    pub pidfd: std::os::fd::RawFd,
+    pub namespaces: libc::c_int,
+}
+
 /// Ids the program switches to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ids {
@@ -77,6 +84,16 @@ pub(crate) struct Plan {
     pub keep_caps: u64,
     /// seccomp programs to install, in order.
     pub seccomp: Vec<seccompiler::BpfProgram>,
+    /// Whether the sandbox has a user namespace, whose root the init (or a joiner)
+    /// becomes once the maps are written.
+    pub ns_root: bool,
+    /// Whether the init starts a program (false: a sandbox started empty, to run
+    /// programs in later).
+    pub start_program: bool,
+    /// Whether the init keeps running when the supervisor dies.
+    pub persist: bool,
+    /// Set to run the program in a running sandbox instead of a new one.
+    pub join: Option<Join>,
     /// Descriptors the init keeps, sorted; filled by the spawn.
     pub keep_fds: Vec<std::os::fd::RawFd>,
     /// The user namespace, when the sandbox has one.
@@ -147,7 +164,9 @@ impl Plan {
             }
         };
 
-        let userns = crate::userns::resolve(&sandbox.user_namespace)?;
+        // Joining a running sandbox: its namespaces, root and network exist already.
+        let joining = cmd.target.is_some();
+        let userns = if joining { None } else { crate::userns::resolve(&sandbox.user_namespace)? };
         if userns.is_some() {
             clone_flags |= libc::CLONE_NEWUSER as u64;
         }
@@ -183,7 +202,16 @@ impl Plan {
             None => None,
         };
         let devpts_gid = userns.as_ref().is_none_or(|u| u.maps_gid(5));
-        let fs = mount::compile(sandbox, devpts_gid)?;
+        if joining {
+            // The joiner is a plain child of the supervisor; it enters the
+            // sandbox's namespaces with setns.
+            clone_flags = 0;
+        }
+        let fs = if joining {
+            FsPlan { root: mount::RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] }
+        } else {
+            mount::compile(sandbox, devpts_gid)?
+        };
 
         Ok(Plan {
             clone_flags,
@@ -198,12 +226,16 @@ impl Plan {
             program: PathBuf::from(&cmd.program),
             rlimits,
             cgroup_procs: Vec::new(),
-            lo_up: own_netns.then(lo_up_message),
+            lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
-            net_handover: matches!(sandbox.net, Net::Bridge(_)),
+            net_handover: !joining && matches!(sandbox.net, Net::Bridge(_)),
+            ns_root: userns.is_some(),
             userns,
             keep_fds: Vec::new(),
+            start_program: true,
+            persist: false,
+            join: None,
         })
     }
 }
