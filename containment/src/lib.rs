@@ -37,6 +37,7 @@ mod cgroup;
 mod child;
 mod command;
 mod error;
+mod fault;
 mod lease;
 mod mount;
 mod net;

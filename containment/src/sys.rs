@@ -690,3 +690,9 @@ pub fn exit_now(code: libc::c_int) -> ! {
     // SAFETY: `_exit` never returns and touches no user-space state.
     unsafe { libc::_exit(code) }
 }
+
+/// `getpid()`.
+pub fn getpid() -> libc::pid_t {
+    // SAFETY: no arguments; glibc 2.25+ does not cache the pid.
+    unsafe { libc::getpid() }
+}

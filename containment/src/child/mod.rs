@@ -20,6 +20,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use nix::errno::Errno;
 
 use crate::error::Stage;
+use crate::fault::{self, Who};
 use crate::report::Record;
 use crate::spawn::plan::Plan;
 use crate::sys;
@@ -134,6 +135,7 @@ enum Never {}
 
 fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
+    fault::at(plan.fault, Who::Init, Stage::Sync);
     if plan.ns_root {
         // The supervisor writes the id maps (and joins the cgroups) meanwhile; then
         // become root of the namespace, so files made inside get mapped owners.
@@ -143,7 +145,9 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
     let netlink = network(plan, fds)?;
     join_cgroups(plan)?;
+    fault::at(plan.fault, Who::Init, Stage::Mount);
     fs::build(&plan.fs)?;
+    fault::at(plan.fault, Who::Init, Stage::Hostname);
     sys::sethostname(&plan.hostname).at(Stage::Hostname)?;
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
     let timer = match &fds.deadline {
@@ -160,7 +164,9 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         sys::close(fds.sync);
     }
 
+    fault::at(plan.fault, Who::Init, Stage::Fork);
     let pid = if plan.start_program { start_program(plan, fds)? } else { NO_PROGRAM };
+    fault::at(plan.fault, Who::Init, Stage::Exec);
     report(fds.report, Record::started(pid));
     // A persistent sandbox outlives the process that started it.
     let supervisor = if plan.persist { -1 } else { fds.report };

@@ -10,6 +10,7 @@ use nix::errno::Errno;
 
 use super::{At, ChildFds, Failure, PATH_CWD, PATH_PROGRAM};
 use crate::error::Stage;
+use crate::fault::{self, Who};
 use crate::spawn::plan::Plan;
 use crate::sys;
 
@@ -62,6 +63,7 @@ enum Never {}
 
 /// Sets up the process as the program expects to find it, then `execve`.
 fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+    fault::at(plan.fault, Who::Program, Stage::Setsid);
     sys::setsid().at(Stage::Setsid)?;
     connect_stdio(fds).at(Stage::Stdio)?;
     // Handlers installed by the supervisor would be reset by execve, but ignored
@@ -74,6 +76,7 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     for (resource, soft, hard) in &plan.rlimits {
         sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
     }
+    fault::at(plan.fault, Who::Program, Stage::Capabilities);
     drop_privileges(plan)?;
     sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
@@ -85,6 +88,7 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         // (Set after the ids changed, which would clear it.)
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).at(Stage::Join)?;
     }
+    fault::at(plan.fault, Who::Program, Stage::CloseFds);
     sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
     sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
 

@@ -18,6 +18,7 @@ use crate::cgroup::{Group, Parent};
 use crate::child::{self, ChildFds, PATH_CWD, PATH_PROGRAM};
 use crate::command::{Command, Defaults};
 use crate::error::{Error, Result, Stage};
+use crate::fault::{self, Who};
 use crate::net::{self, Net};
 use crate::process::{read_record, Child};
 use crate::report::{Kind, Record};
@@ -71,6 +72,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         false => None,
     };
     let group = cgroup_for(cmd, &mut plan, how.name.as_deref())?;
+    fault::at(plan.fault, Who::Supervisor, Stage::Cgroup);
     let root = nix::unistd::geteuid().is_root();
     let trees = match plan.userns.is_some() && root && !cmd.sandbox.no_idmap {
         true => trees::prepare(&mut plan.fs)?,
@@ -101,6 +103,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
+    fault::at(plan.fault, Who::Supervisor, Stage::Clone);
     drop(report_wr);
     io.close_child_ends();
     let go = sync.map(|(r, w)| {
@@ -118,6 +121,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         trees::idmap(pid, &trees)?;
         drop(trees);
         child.attach_cgroups()?;
+        fault::at(plan.fault, Who::Supervisor, Stage::Sync);
         sys::write(go.as_raw_fd(), b"u").map_err(|e| Error::os("write", e))?;
         child.leases.extend(u.lease.take());
     }
@@ -128,6 +132,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
                 // On error `child` is dropped on return, which kills and reaps the init.
                 let inside = sys::pidfd_getfd(child.pidfd_raw(), value).map_err(|e| Error::os("pidfd_getfd", e))?;
                 net::attach(prepared, pid as u32, inside)?;
+                fault::at(plan.fault, Who::Supervisor, Stage::Network);
                 sys::write(go.as_raw_fd(), b"g").map_err(|e| Error::os("write", e))?;
                 record = read_record(child.report_fd());
             }

@@ -94,6 +94,8 @@ pub(crate) struct Plan {
     pub persist: bool,
     /// Set to run the program in a running sandbox instead of a new one.
     pub join: Option<Join>,
+    /// Where to die, for fault-injection tests (`fault-injection` feature).
+    pub fault: Option<crate::fault::Fault>,
     /// Descriptors the init keeps, sorted; filled by the spawn.
     pub keep_fds: Vec<std::os::fd::RawFd>,
     /// The user namespace, when the sandbox has one.
@@ -233,6 +235,7 @@ impl Plan {
             ns_root: userns.is_some(),
             userns,
             keep_fds: Vec::new(),
+            fault: crate::fault::from_env(),
             start_program: true,
             persist: false,
             join: None,

@@ -1,0 +1,59 @@
+//! Fault injection, for tests only (the `fault-injection` feature; compiled out
+//! otherwise): `CONTAINMENT_FAULT=<who>:<stage>` makes the supervisor, the init or
+//! the program's process die at that point of the setup, so tests can check that
+//! nothing is left behind whatever dies when.
+//!
+//! `<who>` is `supervisor` (killed by SIGKILL), `init` or `program` (they exit at
+//! once with code 99; the init cannot receive SIGKILL from inside its own PID
+//! namespace); `<stage>` is a [`Stage`](crate::Stage) name, such as `mount` or `exec`.
+
+use crate::error::Stage;
+
+/// Who dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Who {
+    Supervisor,
+    Init,
+    Program,
+}
+
+/// Where to die, from `CONTAINMENT_FAULT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub who: Who,
+    pub stage: Stage,
+}
+
+/// The fault the environment asks for, read in the supervisor (the child reads the
+/// plan's copy: it may not touch the environment).
+pub(crate) fn from_env() -> Option<Fault> {
+    if !cfg!(feature = "fault-injection") {
+        return None;
+    }
+    let v = std::env::var("CONTAINMENT_FAULT").ok()?;
+    let (who, stage) = v.split_once(':')?;
+    let who = match who {
+        "supervisor" => Who::Supervisor,
+        "init" => Who::Init,
+        "program" => Who::Program,
+        _ => return None,
+    };
+    let stage = Stage::ALL.into_iter().find(|s| s.name() == stage)?;
+    Some(Fault { who, stage })
+}
+
+/// Dies here if `fault` says so. Async-signal-safe: the child side calls it.
+pub(crate) fn at(fault: Option<Fault>, who: Who, stage: Stage) {
+    if !cfg!(feature = "fault-injection") {
+        return;
+    }
+    match fault {
+        Some(f) if f.who == who && f.stage == stage => match who {
+            Who::Supervisor => {
+                let _ = crate::sys::kill(crate::sys::getpid(), libc::SIGKILL);
+            }
+            Who::Init | Who::Program => crate::sys::exit_now(99),
+        },
+        _ => {}
+    }
+}
