@@ -178,8 +178,8 @@ add() { # tool isolation "mean min median" refkey
     rows+=("$1|$2|$m|$n|$d|$4")
 }
 
-iso_default="mnt,pid,uts,ipc,net(lo),cgroup ns; default root (ro host dirs), proc, dev, tmp; caps dropped, nnp"
-iso_chroot="same namespaces; busybox rootfs via pivot_root, proc, dev, tmp"
+iso_default="default profile (its new namespaces incl. net, no caps, nnp, seccomp); default root: ro host dirs, proc, dev, tmp"
+iso_chroot="default profile; busybox rootfs via pivot_root, proc, dev, tmp"
 
 # command-line rows; reference = the contain command with the closest isolation
 if [[ -n $contain ]]; then
@@ -191,7 +191,7 @@ else
     rows+=("contain|($contain_note)|n/a|n/a|n/a|cmd-default")
     rows+=("contain --chroot|($contain_note)|n/a|n/a|n/a|cmd-chroot")
 fi
-add "bwrap --unshare-all" "all ns incl. user, net; ro /usr, proc, dev, tmpfs /tmp" "$(hf_row bwrap)" cmd-default
+add "bwrap --unshare-all" "new mnt,pid,uts,ipc,net,user,cgroup ns; ro /usr, proc, dev, tmpfs /tmp" "$(hf_row bwrap)" cmd-default
 add "floor sbx (C, command)" "mnt,pid,uts,ipc,net ns; busybox rootfs via pivot_root, proc" "$(hf_row floor-sbx)" cmd-chroot
 add "unshare -mpiun --fork" "mnt,pid,ipc,uts,net ns; host root, no proc" "$(hf_row unshare)" cmd-default
 

@@ -24,6 +24,8 @@ mod command;
 
 mod child;
 
+mod running;
+
 mod handle;
 
 pub use child::{containment_child, containment_outcome, containment_usage};
@@ -32,10 +34,13 @@ pub use command::{
     CONTAINMENT_STDIO_NULL, CONTAINMENT_STDIO_PIPED,
 };
 pub use error::containment_error;
+pub use running::{containment_running, containment_running_info};
 pub use sandbox::{
-    containment_rlimit, containment_sandbox, CONTAINMENT_MIN_MEMORY, CONTAINMENT_RLIMIT_AS, CONTAINMENT_RLIMIT_CORE,
-    CONTAINMENT_RLIMIT_CPU, CONTAINMENT_RLIMIT_DATA, CONTAINMENT_RLIMIT_FSIZE, CONTAINMENT_RLIMIT_MEMLOCK,
-    CONTAINMENT_RLIMIT_NOFILE, CONTAINMENT_RLIMIT_NPROC, CONTAINMENT_RLIMIT_STACK, CONTAINMENT_RLIMIT_UNLIMITED,
+    containment_idmap, containment_rlimit, containment_sandbox, containment_userns, CONTAINMENT_MIN_MEMORY,
+    CONTAINMENT_RLIMIT_AS, CONTAINMENT_RLIMIT_CORE, CONTAINMENT_RLIMIT_CPU, CONTAINMENT_RLIMIT_DATA,
+    CONTAINMENT_RLIMIT_FSIZE, CONTAINMENT_RLIMIT_MEMLOCK, CONTAINMENT_RLIMIT_NOFILE, CONTAINMENT_RLIMIT_NPROC,
+    CONTAINMENT_RLIMIT_STACK, CONTAINMENT_RLIMIT_UNLIMITED, CONTAINMENT_USERNS_AUTO, CONTAINMENT_USERNS_OFF,
+    CONTAINMENT_USERNS_OWN,
 };
 pub use status::containment_status;
 
@@ -56,6 +61,19 @@ pub extern "C" fn containment_version() -> *const c_char {
     };
     VERSION.as_ptr()
 }
+
+/// The thread-safety promises of the header, checked by the compiler: handles that
+/// may be used from several threads at once are `Sync`, and every handle may move
+/// between threads (`Send`).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<containment_sandbox>();
+    send_sync::<containment_child>();
+    send_sync::<containment_error>();
+    send::<containment_command>();
+    send::<containment_running>();
+};
 
 #[cfg(test)]
 mod tests {

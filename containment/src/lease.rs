@@ -7,7 +7,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Result};
 
@@ -18,7 +17,10 @@ pub(crate) const RUN_DIR: &str = "/run/containment";
 #[derive(Debug)]
 pub(crate) struct Lease {
     path: PathBuf,
-    lock: Flock<File>,
+    /// The locked file. Closing it releases the lock only when no other descriptor
+    /// of the same open file (an init's inherited copy) is left: the lock is never
+    /// released explicitly.
+    file: File,
     /// Whether dropping removes the file (not for a persistent sandbox's leases,
     /// which its init holds after the supervisor is gone).
     unlink: bool,
@@ -34,17 +36,18 @@ impl Lease {
         loop {
             let file =
                 File::options().create(true).truncate(false).write(true).open(path).map_err(|e| io("open", path, e))?;
-            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(l) => l,
-                Err((_, Errno::EWOULDBLOCK)) => return Ok(None),
-                Err((_, e)) => return Err(Error::os_path("flock", path, e)),
-            };
+            use std::os::fd::AsRawFd;
+            match crate::sys::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(()) => {}
+                Err(Errno::EWOULDBLOCK) => return Ok(None),
+                Err(e) => return Err(Error::os_path("flock", path, e)),
+            }
             // The holder before us may have unlinked the file after we opened it:
             // only a lock on the file that is still at the path counts.
-            let ours = lock.metadata().map(|m| m.ino()).ok();
+            let ours = file.metadata().map(|m| m.ino()).ok();
             let current = std::fs::metadata(path).map(|m| m.ino()).ok();
             if ours.is_some() && ours == current {
-                return Ok(Some(Lease { path: path.to_path_buf(), lock, unlink: true }));
+                return Ok(Some(Lease { path: path.to_path_buf(), file, unlink: true }));
             }
         }
     }
@@ -55,7 +58,7 @@ impl Lease {
     /// it keeps it open (a sandbox's init does).
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
-        self.lock.as_raw_fd()
+        self.file.as_raw_fd()
     }
 
     /// Keeps the lock file when dropped: the lease is then held only by whoever

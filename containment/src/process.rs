@@ -80,7 +80,9 @@ impl fmt::Display for ExitStatus {
 pub struct Usage {
     /// Time from spawn to the end of the sandbox.
     pub wall: Duration,
-    /// CPU time in user mode of every process of the sandbox that was reaped.
+    /// CPU time in user mode of every process of the sandbox: from its cgroup when
+    /// it has limits (exact), else from `getrusage` of the processes its init
+    /// reaped (processes killed as the sandbox ends may be missed then).
     pub user: Duration,
     /// CPU time in kernel mode, likewise.
     pub system: Duration,
@@ -207,6 +209,9 @@ pub struct Child {
     started: Instant,
     outcome: Option<Outcome>,
     reaped: bool,
+    /// The process that spawned the sandbox: only it kills the sandbox when the
+    /// handle is dropped (a `fork`ed copy of the handle must not).
+    owner: u32,
     /// Removed once the outcome is read, or when the handle is dropped.
     group: Option<Group>,
     /// What the sandbox holds while it runs (its address on a bridge, its range
@@ -235,6 +240,7 @@ impl Child {
             started,
             outcome: None,
             reaped: false,
+            owner: std::process::id(),
             group,
             leases: Vec::new(),
             stdin: None,
@@ -300,6 +306,11 @@ impl Child {
     /// The directories of the sandbox's cgroups.
     pub(crate) fn cgroup_dirs(&self) -> Vec<(crate::cgroup::Version, std::path::PathBuf)> {
         self.group.as_ref().map(Group::dirs).unwrap_or_default()
+    }
+
+    /// Where the sandbox's processes go in its cgroups.
+    pub(crate) fn cgroup_placement(&self) -> crate::cgroup::Placement {
+        self.group.as_ref().map(|g| g.placement().clone()).unwrap_or_default()
     }
 
     /// Leaves the sandbox running when this handle goes: its cgroups and leases
@@ -405,12 +416,14 @@ impl Child {
         let maxrss = exited.rusage.ru_maxrss;
         // Read the group's counters before it is removed.
         let memory = self.group.as_ref().and_then(Group::memory_stats);
+        let cpu = self.group.as_ref().and_then(Group::cpu_times);
         self.group = None;
         self.leases.clear();
+        let (user, system) = cpu.unwrap_or((tv(exited.rusage.ru_utime), tv(exited.rusage.ru_stime)));
         let usage = Usage {
             wall,
-            user: tv(exited.rusage.ru_utime),
-            system: tv(exited.rusage.ru_stime),
+            user,
+            system,
             peak_memory: memory.and_then(|m| m.peak).or((maxrss > 0).then(|| maxrss as u64 * 1024)),
         };
         let oom_killed = memory.is_some_and(|m| m.oom_kills > 0);
@@ -429,6 +442,17 @@ impl AsFd for Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
+        if std::process::id() != self.owner {
+            // A copy made by fork: the sandbox is the original process's. Leave its
+            // cgroup and leases alone too.
+            if let Some(g) = self.group.take() {
+                g.persist();
+            }
+            for l in &mut self.leases {
+                l.keep_file();
+            }
+            return;
+        }
         if !self.reaped {
             let _ = sys::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
             let _ = sys::waitid_pidfd(self.pidfd.as_raw_fd(), 0);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
-use crate::cgroup::{Group, Version};
+use crate::cgroup::{Group, Placement, Version};
 use crate::command::{Command, Defaults};
 use crate::error::{Error, Result, ValueKind};
 use crate::lease::{Lease, RUN_DIR};
@@ -32,13 +32,16 @@ pub(crate) struct JoinTarget {
     pub pidfd: OwnedFd,
     pub namespaces: libc::c_int,
     pub userns: bool,
+    /// The sandbox's cgroup directories (removed when it stops).
     pub cgroups: Vec<(Version, PathBuf)>,
+    /// Where a program run in it goes in them.
+    pub placement: Placement,
 }
 
 /// The init of a running sandbox: our own child, or one another process started.
 #[derive(Debug)]
 enum Init {
-    Own(Child),
+    Own(Box<Child>),
     Foreign { pid: libc::pid_t },
 }
 
@@ -108,9 +111,10 @@ pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
         namespaces: started.namespaces,
         userns: started.userns,
         cgroups: started.cgroups.clone(),
+        placement: started.placement.clone(),
     });
     let mut running = Running {
-        init: Init::Own(child),
+        init: Init::Own(Box::new(child)),
         target,
         sandbox: cmd.sandbox.clone(),
         name: name.clone(),
@@ -241,21 +245,27 @@ impl Running {
         self.finish()
     }
 
-    /// Leaves a persistent sandbox running after this handle is gone; another
-    /// process stops it later ([`Running::open`], `contain stop`).
+    /// Leaves a persistent sandbox running after this handle is gone (the handle no
+    /// longer owns it: dropping it does nothing); another process stops it later
+    /// ([`Running::open`], `contain stop`).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when the sandbox is not persistent (it would die
     /// with this process anyway).
-    pub fn detach(mut self) -> Result<()> {
+    pub fn detach(&mut self) -> Result<()> {
         if !self.sandbox.persistent {
             return Err(Error::InvalidConfig("only a persistent sandbox can be detached".into()));
         }
         if let Init::Own(c) = std::mem::replace(&mut self.init, Init::Foreign { pid: -1 }) {
-            c.detach();
+            (*c).detach();
         }
         self.state_dir = None;
         Ok(())
+    }
+
+    /// Whether the sandbox outlives the process that started it once detached.
+    pub fn is_persistent(&self) -> bool {
+        self.sandbox.persistent
     }
 
     /// Opens the running sandbox named `name`, which any process may have started.
@@ -271,6 +281,7 @@ impl Running {
             // Nobody holds the name: the sandbox died without stopping.
             clean_stale(&dir);
             drop(lease);
+            let _ = std::fs::remove_dir(&dir);
             return Err(not_running(name));
         }
         let pidfd = pidfd_of(state.pid, state.start).ok_or_else(|| not_running(name))?;
@@ -279,6 +290,7 @@ impl Running {
             namespaces: state.namespaces,
             userns: state.userns,
             cgroups: state.cgroups.clone(),
+            placement: state.placement.clone(),
         });
         Ok(Running {
             init: Init::Foreign { pid: state.pid },

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
-use crate::cgroup::Version;
+use crate::cgroup::{Placement, Version};
 use crate::error::{Error, Result};
 use crate::running::JoinTarget;
 use crate::sandbox::Sandbox;
@@ -22,6 +22,7 @@ pub(crate) struct State {
     pub namespaces: libc::c_int,
     pub userns: bool,
     pub cgroups: Vec<(Version, PathBuf)>,
+    pub placement: Placement,
     /// Seconds since the epoch when it started.
     pub created: u64,
     /// The limits, as text, for `list`.
@@ -55,6 +56,7 @@ impl State {
             namespaces: target.namespaces,
             userns: target.userns,
             cgroups: target.cgroups.clone(),
+            placement: target.placement.clone(),
             created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             limits: limits.join(" "),
             capabilities: sandbox.capabilities.clone(),
@@ -82,13 +84,10 @@ impl State {
 
     /// Memory in use now, from the memory group.
     pub fn memory_current(&self) -> Option<u64> {
-        self.cgroups.iter().find_map(|(v, d)| {
-            let file = match v {
-                Version::V1 => "memory.usage_in_bytes",
-                Version::V2 => "memory.current",
-            };
-            std::fs::read_to_string(d.join(file)).ok()?.trim().parse().ok()
-        })
+        let dir = self.placement.program.as_ref()?.parent()?;
+        ["memory.usage_in_bytes", "memory.current"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(dir.join(f)).ok()?.trim().parse().ok())
     }
 
     fn to_text(&self) -> String {
@@ -107,6 +106,15 @@ impl State {
             let v = if *v == Version::V1 { "v1" } else { "v2" };
             t.push_str(&format!("cgroup={v}:{}\n", d.display()));
         }
+        for p in &self.placement.enter {
+            t.push_str(&format!("enter={}\n", p.display()));
+        }
+        if let Some(p) = &self.placement.start_in {
+            t.push_str(&format!("start_in={}\n", p.display()));
+        }
+        if let Some(p) = &self.placement.program {
+            t.push_str(&format!("program_cgroup={}\n", p.display()));
+        }
         for (r, s, h) in &self.rlimits {
             t.push_str(&format!("rlimit={r}:{s}:{h}\n"));
         }
@@ -124,6 +132,7 @@ impl State {
             namespaces: 0,
             userns: false,
             cgroups: Vec::new(),
+            placement: Placement::default(),
             created: 0,
             limits: String::new(),
             capabilities: Vec::new(),
@@ -147,6 +156,9 @@ impl State {
                     let ver = if ver == "v1" { Version::V1 } else { Version::V2 };
                     s.cgroups.push((ver, PathBuf::from(dir)));
                 }
+                "enter" => s.placement.enter.push(PathBuf::from(v)),
+                "start_in" => s.placement.start_in = Some(PathBuf::from(v)),
+                "program_cgroup" => s.placement.program = Some(PathBuf::from(v)),
                 "rlimit" => {
                     let mut p = v.split(':');
                     let (r, soft, hard) = (p.next()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
@@ -196,6 +208,11 @@ mod tests {
             namespaces: libc::CLONE_NEWNS | libc::CLONE_NEWPID,
             userns: true,
             cgroups: vec![(Version::V1, "/sys/fs/cgroup/memory/containment/named-x".into())],
+            placement: Placement {
+                enter: vec!["/sys/fs/cgroup/pids/containment/named-x/cgroup.procs".into()],
+                start_in: None,
+                program: Some("/sys/fs/cgroup/memory/containment/named-x/cgroup.procs".into()),
+            },
             created: 1_700_000_000,
             limits: "memory=64M pids=16".into(),
             capabilities: vec!["CAP_NET_RAW".into()],

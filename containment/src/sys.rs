@@ -577,6 +577,25 @@ pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<(), Errn
     check_int(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) }).map(drop)
 }
 
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: a new, anonymous session keyring.
+pub fn join_new_session_keyring() -> Result<(), Errno> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: a NULL name is allowed and asks for an anonymous keyring.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) })
+        .map(drop)
+}
+
+/// `flock(fd, operation)`.
+pub fn flock(fd: RawFd, operation: libc::c_int) -> Result<(), Errno> {
+    loop {
+        // SAFETY: plain system call on integers.
+        match check_int(unsafe { libc::flock(fd, operation) }) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
 /// `setns(fd, nstype)`: with a pidfd, joins several namespaces of that process at
 /// once (Linux 5.8+).
 pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<(), Errno> {

@@ -353,3 +353,33 @@ fn cwd_inside_the_sandbox() {
     assert_eq!(out.stdout, b"/work\n");
     assert!(dir.join("here").is_file());
 }
+
+#[test]
+fn overlay_changes_do_not_touch_the_template() {
+    require_busybox!();
+    let template = fresh_rootfs();
+    let sb = Sandbox::new().overlay(template.path());
+    let out = sh(&sb, "echo new > /new; rm /etc/passwd; rm -f /bin/ls; /bin/busybox ls /; cat /new");
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), "bin\ndev\netc\nnew\nproc\ntmp\nnew\n");
+    assert_eq!(entries(template.path()), ROOTFS_ENTRIES, "the template is unchanged");
+    assert!(template.join("etc/passwd").is_file());
+    assert!(template.join("bin/ls").symlink_metadata().is_ok());
+    // Each sandbox starts from the template again.
+    let out = sh(&sb, "test -e /new; echo $?; test -e /etc/passwd; echo $?");
+    assert_eq!(text(&out.stdout), "1\n0\n");
+}
+
+#[test]
+fn overlay_persistent_keeps_the_changes_in_the_given_directory() {
+    require_busybox!();
+    let template = fresh_rootfs();
+    let state = TempDir::new("overlay-state");
+    let sb = Sandbox::new().overlay_persistent(template.path(), state.path());
+    let out = sh(&sb, "echo kept > /kept");
+    assert_exit(&out, 0);
+    assert_eq!(std::fs::read_to_string(state.join("upper/kept")).unwrap(), "kept\n");
+    assert!(!template.join("kept").exists(), "the template is unchanged");
+    let out = sh(&sb, "cat /kept");
+    assert_eq!(text(&out.stdout), "kept\n", "a second sandbox sees the kept change");
+}

@@ -150,44 +150,104 @@ fn classic_chroot_escape_fails_with_eperm() {
     mounts.assert_unchanged();
 }
 
-/// Fields of a mountinfo line: (mount id, root, mount point, fstype, source).
-fn mountinfo(text: &str) -> Vec<(String, String, String, String, String)> {
+/// One line of `/proc/<pid>/mountinfo`.
+#[derive(Debug, Clone)]
+struct Mount {
+    /// `major:minor` of the filesystem.
+    dev: String,
+    /// The directory of the filesystem mounted there.
+    root: String,
+    mount_point: String,
+    fstype: String,
+}
+
+fn mountinfo(text: &str) -> Vec<Mount> {
     text.lines()
         .map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
             let dash = f.iter().position(|x| *x == "-").expect("separator");
-            (f[0].into(), f[3].into(), f[4].into(), f[dash + 1].into(), f[dash + 2].into())
+            Mount { dev: f[2].into(), root: f[3].into(), mount_point: f[4].into(), fstype: f[dash + 1].into() }
         })
         .collect()
+}
+
+/// Runs `cat /proc/self/mountinfo` in `sb`; checks that exactly one mount is on
+/// `/` and that the host's root directory is mounted nowhere; returns the root
+/// mount.
+fn sandbox_root_mount(sb: &Sandbox) -> Mount {
+    let host = mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap());
+    let host_root = host.iter().find(|m| m.mount_point == "/").expect("the host's root mount");
+    let out = sh(sb, "cat /proc/self/mountinfo");
+    assert_exit(&out, 0);
+    let all = text(&out.stdout);
+    let inside = mountinfo(&all);
+    for m in &inside {
+        assert!(
+            !(m.dev == host_root.dev && m.root == host_root.root),
+            "the host's root is mounted at {} in the sandbox {sb:?}:\n{all}",
+            m.mount_point
+        );
+    }
+    let roots: Vec<_> = inside.iter().filter(|m| m.mount_point == "/").collect();
+    assert_eq!(roots.len(), 1, "one mount on / in the sandbox {sb:?}:\n{all}");
+    roots[0].clone()
 }
 
 #[test]
 fn the_old_root_is_not_in_the_mount_table() {
     require_root!();
-    // The host's root mount: its device and the root of its filesystem.
-    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let host_root_line = host.lines().find(|l| l.split(' ').nth(4) == Some("/")).expect("host root").to_string();
-    let host_root_dev = host_root_line.split(' ').nth(2).unwrap().to_string();
-    let out = sh(&Sandbox::new(), "cat /proc/self/mountinfo");
-    assert_exit(&out, 0);
-    let inside = mountinfo(&text(&out.stdout));
-    let roots: Vec<_> = inside.iter().filter(|m| m.2 == "/").collect();
-    assert_eq!(roots.len(), 1, "one mount on /: {inside:#?}");
-    assert_eq!(roots[0].3, "tmpfs", "the default root is a tmpfs: {inside:#?}");
-    let text_inside = text(&out.stdout);
-    for l in text_inside.lines() {
-        let f: Vec<&str> = l.split(' ').collect();
-        assert!(!(f[2] == host_root_dev && f[3] == "/"), "the host's root is mounted in the sandbox: {l}");
+    // The default root: a tmpfs.
+    let root = sandbox_root_mount(&Sandbox::new());
+    assert_eq!(root.fstype, "tmpfs", "the default root is a tmpfs: {root:?}");
+    if !std::path::Path::new(common::BUSYBOX).is_file() {
+        return;
     }
-    // In a chroot, / is the rootfs (root field) and nothing else of the host's /.
+    // A chroot: / is the rootfs directory (the root field of its bind mount).
+    let rootfs = common::busybox_rootfs();
+    let root = sandbox_root_mount(&Sandbox::new().chroot(rootfs));
+    assert_eq!(root.root, rootfs.to_str().unwrap(), "{root:?}");
+    // An overlay of a template: / is the overlay.
+    let root = sandbox_root_mount(&Sandbox::new().overlay(rootfs));
+    assert_eq!(root.fstype, "overlay", "{root:?}");
+}
+
+#[test]
+fn dotdot_from_the_root_stays_in_the_root() {
+    require_root!();
+    // A file in the host's /tmp; the sandbox's /tmp is a private tmpfs, so no
+    // path inside may reach it (writing to it through `/..` creates a file in the
+    // sandbox's own /tmp at most).
+    let marker = common::unique_tmp_path("marker");
+    std::fs::write(&marker, "host file\n").unwrap();
+    struct Remove<'a>(&'a std::path::Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&marker);
+    let m = marker.display();
+    let script = format!(
+        "cat /..{m} /../..{m} /proc/self/root/..{m} 2>/dev/null; echo cat=$?; \
+         echo x >> /..{m}; \
+         [ \"$(ls -a /..)\" = \"$(ls -a /)\" ] && echo same-listing; exit 0"
+    );
+    let mut sandboxes = vec![(Sandbox::new(), None)];
     if std::path::Path::new(common::BUSYBOX).is_file() {
-        let rootfs = common::busybox_rootfs();
-        let out = sh(&Sandbox::new().chroot(rootfs), "cat /proc/self/mountinfo");
-        let inside = mountinfo(&text(&out.stdout));
-        let roots: Vec<_> = inside.iter().filter(|m| m.2 == "/").collect();
-        assert_eq!(roots.len(), 1, "{inside:#?}");
-        assert_eq!(roots[0].1, rootfs.to_str().unwrap(), "{inside:#?}");
-        assert!(!inside.iter().any(|m| m.1 == "/" && m.4 == host_root_line.split(' ').nth(9).unwrap()));
+        sandboxes.push((Sandbox::new().chroot(common::busybox_rootfs()), None));
+        // The template of an overlay must come out unchanged.
+        let template = common::fresh_rootfs();
+        sandboxes.push((Sandbox::new().overlay(template.path()), Some(template)));
+    }
+    for (sb, template) in sandboxes {
+        let out = sh(&sb, &script);
+        assert_exit(&out, 0);
+        assert_eq!(text(&out.stdout), "cat=1\nsame-listing\n", "{sb:?}\nstderr: {}", text(&out.stderr));
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "host file\n", "{sb:?} wrote the host file");
+        if let Some(t) = template {
+            let tmp: Vec<_> = std::fs::read_dir(t.join("tmp")).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(tmp.is_empty(), "the sandbox wrote into its overlay template: {tmp:?}");
+        }
     }
 }
 

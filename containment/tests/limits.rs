@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// The C helper, built in `dir`; skips the test (returns `None`) without `cc`.
+/// The C helper, built in `dir`; skips the test (returns from it) without `cc`.
 macro_rules! require_tool {
     ($dir:expr) => {{
         let tool = compile_c($dir.path(), "tool", TOOL_C);
@@ -125,9 +125,16 @@ fn run(sandbox: &Sandbox, program: impl AsRef<OsStr>, args: &[&str]) -> Output {
     out
 }
 
+/// A command running the host file `tool` (the C helper) in `sandbox`. The file is
+/// bound without idmapping: it only has to be executable, and the tmpfs it lives
+/// on cannot be idmapped before Linux 6.3 (the qemu guest runs 6.1).
+fn tool_command(sandbox: &Sandbox, tool: &Path) -> containment::Command {
+    sandbox.clone().idmap_binds(false).command_from_host(tool)
+}
+
 /// Like [`run`] for a host file bound into the sandbox.
 fn run_host(sandbox: &Sandbox, program: &Path, args: &[&str]) -> Output {
-    let mut cmd = sandbox.command_from_host(program);
+    let mut cmd = tool_command(sandbox, program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {} {args:?}: {e}", program.display()));
     let pid = child.pid();
@@ -161,8 +168,10 @@ fn a_memory_bomb_is_oom_killed_and_reported() {
     assert!(out.oom_killed, "{}", describe(&out));
     assert!(!out.timed_out, "{}", describe(&out));
     assert_eq!(out.stdout, b"", "{}", describe(&out));
-    // The memory cgroup's peak is at the limit (it counts to the byte).
-    assert_eq!(out.usage.peak_memory, Some(32 * MIB), "{}", describe(&out));
+    // The memory cgroup's peak is at the limit (v1 counts to the byte; v2 may
+    // overshoot by the kernel's per-CPU charge batch).
+    let peak = out.usage.peak_memory.unwrap_or(0);
+    assert!((32 * MIB..=33 * MIB).contains(&peak), "{}", describe(&out));
 
     // The same with a shell pipeline: the shell holding the string is killed.
     let out =
@@ -205,7 +214,7 @@ fn stress_ng_survives_its_oom_killed_workers_and_oom_killed_is_reported() {
 fn the_program_runs_on_exactly_the_cpus_asked_for() {
     let layout = require_cgroups!();
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    require!(online.trim() == "0-1" || online.trim().starts_with("0-"), "needs at least 2 CPUs, has {online}");
+    require!(online.trim().starts_with("0-"), "needs at least 2 CPUs, has {online}");
     let parent = TestParent::new(&layout);
     for cpus in ["1", "0-1", "0"] {
         let out = run(
@@ -227,7 +236,7 @@ fn a_fork_bomb_is_stopped_at_the_pids_limit_with_eagain() {
     let dir = TempDir::new("limits");
     let tool = require_tool!(dir);
     let parent = TestParent::new(&layout);
-    let mut cmd = parent.sandbox().pids(16).command_from_host(&tool);
+    let mut cmd = tool_command(&parent.sandbox().pids(16), &tool);
     cmd.arg("forkbomb").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn the fork bomb");
     let init = child.pid();
@@ -461,6 +470,16 @@ fn helper_supervisor(parent: &str) -> ! {
     }
 }
 
+/// A child process killed (and reaped) when dropped, also when a test panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes() {
     if let Some(parent) = std::env::var_os(HELPER_ENV) {
@@ -469,13 +488,19 @@ fn a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes() {
     let layout = require_cgroups!();
     for collect_with_gc in [true, false] {
         let parent = TestParent::new(&layout);
-        let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", HELPER_TEST, "--nocapture", "--test-threads=1"])
-            .env(HELPER_ENV, parent.rel())
-            .stdin(StdStdio::null())
-            .stdout(StdStdio::piped())
-            .spawn()
-            .expect("start the helper supervisor");
+        let mut helper = KillOnDrop(
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", HELPER_TEST, "--nocapture", "--test-threads=1"])
+                .env(HELPER_ENV, parent.rel())
+                .stdin(StdStdio::null())
+                .stdout(StdStdio::piped())
+                // Not the test's stderr: a helper left behind must not hold the
+                // harness's pipe open.
+                .stderr(StdStdio::null())
+                .spawn()
+                .expect("start the helper supervisor"),
+        );
+        let helper = &mut helper.0;
         // libtest prints "test NAME ... " without a newline before the test runs:
         // the line may start with that. Read on another thread, to give up in time.
         let (tx, rx) = std::sync::mpsc::channel();
@@ -500,7 +525,8 @@ fn a_killed_supervisor_leaves_a_group_that_gc_or_the_next_spawn_removes() {
             panic!("the helper supervisor did not say it was ready: {e}")
         });
         let groups = parent.groups();
-        assert_eq!(groups.len(), if layout.is_v2() { 1 } else { 2 }, "{groups:?}");
+        // One group per hierarchy in use (memory, pids, and CPU accounting on v1).
+        assert!(!groups.is_empty() && (groups.len() == 1 || !layout.is_v2()), "{groups:?}");
         helper.kill().unwrap();
         helper.wait().unwrap(); // a zombie supervisor still counts as alive
         assert!(wait_until(Duration::from_secs(2), || !pid_exists(init)), "the sandbox's init {init} survived");
@@ -528,7 +554,7 @@ fn a_cpu_quota_caps_cpu_time() {
     let dir = TempDir::new("limits");
     let tool = require_tool!(dir);
     let parent = TestParent::new(&layout);
-    let mut cmd = parent.sandbox().cpu_quota(0.2).command_from_host(&tool);
+    let mut cmd = tool_command(&parent.sandbox().cpu_quota(0.2), &tool);
     cmd.args(["spin", "1000"]).stdin(Stdio::null());
     let mut child = cmd.spawn().expect("spawn");
     let group = parent.only_group("cpu");
@@ -553,7 +579,6 @@ fn a_cpu_quota_caps_cpu_time() {
 /// its timeout, or a background process killed when the program ends, is not
 /// counted (1 s of busy loop reports 0 ms).
 #[test]
-#[ignore = "library bug: CPU time of processes killed at the end of the sandbox is not counted"]
 fn cpu_time_counts_processes_killed_at_the_end() {
     let layout = require_cgroups!();
     let parent = TestParent::new(&layout);

@@ -298,10 +298,14 @@ fn supervisor_death_kills_the_sandbox() {
         .expect("kill the helper");
     let status = helper.0.wait().expect("wait for the helper");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
-    let gone = |p: u32| !pid_exists(p as i32);
+    // The init was the helper's child: now an orphan, it is reaped by the host's
+    // init, whenever that gets to it. Dead (a zombie) is what counts.
+    let dead = |p: u32| common::pid_dead(p as i32);
     assert!(
-        wait_until(Duration::from_secs(2), || gone(init) && program.iter().all(|p| gone(*p))),
-        "the sandbox (init {init}, program {program:?}) outlived its supervisor by 2 s"
+        wait_until(Duration::from_secs(2), || dead(init) && program.iter().all(|p| dead(*p))),
+        "the sandbox (init {init}: {:?}, program {program:?}: {:?}) outlived its supervisor by 2 s",
+        common::pid_state(init as i32),
+        program.iter().map(|p| common::pid_state(*p as i32)).collect::<Vec<_>>()
     );
     mounts.assert_unchanged();
 }

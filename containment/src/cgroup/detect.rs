@@ -21,6 +21,7 @@ pub(crate) struct Hierarchies {
     pub cpuset: Option<Location>,
     pub cpu: Option<Location>,
     pub pids: Option<Location>,
+    pub cpuacct: Option<Location>,
 }
 
 impl Hierarchies {
@@ -30,6 +31,7 @@ impl Hierarchies {
             Controller::Cpuset => self.cpuset.as_ref(),
             Controller::Cpu => self.cpu.as_ref(),
             Controller::Pids => self.pids.as_ref(),
+            Controller::Cpuacct => self.cpuacct.as_ref(),
         }
     }
 
@@ -39,6 +41,7 @@ impl Hierarchies {
             Controller::Cpuset => &mut self.cpuset,
             Controller::Cpu => &mut self.cpu,
             Controller::Pids => &mut self.pids,
+            Controller::Cpuacct => &mut self.cpuacct,
         }
     }
 }
@@ -124,6 +127,7 @@ mod tests {
         assert_eq!(h.cpuset, v1("/sys/fs/cgroup/cpuset"));
         assert_eq!(h.cpu, v1("/sys/fs/cgroup/cpu"));
         assert_eq!(h.pids, v1("/sys/fs/cgroup/pids"));
+        assert_eq!(h.cpuacct, v1("/sys/fs/cgroup/cpuacct"));
     }
 
     #[test]
@@ -133,9 +137,10 @@ mod tests {
             assert_eq!(p, Path::new("/sys/fs/cgroup"));
             "cpuset cpu io memory hugetlb pids rdma misc\n".into()
         });
-        for c in Controller::ALL {
+        for c in [Controller::Memory, Controller::Cpuset, Controller::Cpu, Controller::Pids] {
             assert_eq!(h.get(c), Some(&Location { version: Version::V2, mount: "/sys/fs/cgroup".into() }));
         }
+        assert_eq!(h.cpuacct, None, "v2 has no cpuacct controller");
     }
 
     #[test]

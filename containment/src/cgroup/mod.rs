@@ -19,7 +19,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -52,10 +52,14 @@ pub(crate) enum Controller {
     Cpuset,
     Cpu,
     Pids,
+    /// CPU time accounting, a controller of its own on v1 only (on v2 every group
+    /// has `cpu.stat`).
+    Cpuacct,
 }
 
 impl Controller {
-    pub const ALL: [Controller; 4] = [Controller::Memory, Controller::Cpuset, Controller::Cpu, Controller::Pids];
+    pub const ALL: [Controller; 5] =
+        [Controller::Memory, Controller::Cpuset, Controller::Cpu, Controller::Pids, Controller::Cpuacct];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -63,6 +67,7 @@ impl Controller {
             Controller::Cpuset => "cpuset",
             Controller::Cpu => "cpu",
             Controller::Pids => "pids",
+            Controller::Cpuacct => "cpuacct",
         }
     }
 }
@@ -93,6 +98,11 @@ impl Limits {
         if self.pids.is_some() {
             v.push(Controller::Pids);
         }
+        if !v.is_empty() {
+            // Exact CPU time of everything in the group, also of processes killed
+            // when the sandbox ends (which no one reaps with getrusage).
+            v.push(Controller::Cpuacct);
+        }
         v
     }
 
@@ -113,8 +123,8 @@ impl Limits {
                 return Err(Error::invalid(
                     ValueKind::Number,
                     q.to_string(),
-                    "a CPU quota must be a positive number of CPUs",
-                    "a fraction of CPUs greater than 0, such as 0.5 or 2",
+                    "a CPU quota must be a number of CPUs above 0 and at most 4096",
+                    "a number of CPUs above 0 and at most 4096, such as 0.5 or 2",
                 ));
             }
         }
@@ -179,10 +189,34 @@ impl Parent {
 /// killing whatever is still in it) when dropped.
 #[derive(Debug)]
 pub(crate) struct Group {
-    /// (version, directory, controllers in it), one entry per hierarchy.
+    /// (version, directory, controllers in it), in creation order (removed in
+    /// reverse): one entry per hierarchy, plus on v2 the `init` and `program`
+    /// children when the memory is limited.
     dirs: Vec<(Version, PathBuf, Vec<Controller>)>,
-    /// The v2 directory open, for `CLONE_INTO_CGROUP`.
+    /// Where the init and the program go.
+    placement: Placement,
+    /// The v2 directory the init starts in, open, for `CLONE_INTO_CGROUP`.
     v2_fd: Option<OwnedFd>,
+}
+
+/// Where a sandbox's processes go in its groups.
+///
+/// The memory group holds the program and its descendants but not the init: the
+/// init is a copy of the supervisor (`clone3` without `execve`), so it maps as
+/// much memory as the supervisor, and the OOM killer, which kills the biggest
+/// process of a group over its limit, would pick it and end the whole sandbox
+/// instead of killing the process that ran out. The program enters the memory
+/// group itself before `execve`; on v2, where one group holds every controller,
+/// the sandbox's group gets two children, `init` and `program`, and the memory
+/// limit is on `program`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// `cgroup.procs` of each v1 group the init (or a joiner) enters itself.
+    pub enter: Vec<PathBuf>,
+    /// The v2 group the init (or a joiner) starts in.
+    pub start_in: Option<PathBuf>,
+    /// `cgroup.procs` of the group the program enters before `execve`.
+    pub program: Option<PathBuf>,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -200,6 +234,14 @@ impl Group {
         let h = detect::hierarchies();
         let mut by_mount: Vec<(Version, PathBuf, Vec<Controller>)> = Vec::new();
         for c in limits.controllers() {
+            if c == Controller::Cpuacct {
+                // Accounting is a bonus: skipped on v2 (cpu.stat is in every group), when
+                // not mounted, or when a given parent has no cpuacct directory (rusage then).
+                match h.get(c) {
+                    Some(loc) if parent.create || loc.mount.join(&parent.rel).is_dir() => {}
+                    _ => continue,
+                }
+            }
             let loc = h.get(c).ok_or_else(|| Error::Unsupported {
                 feature: "cgroup limits",
                 reason: format!("the {} controller is not mounted on this host", c.name()),
@@ -236,28 +278,95 @@ impl Group {
             Some(n) => format!("named-{n}"),
             None => group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed)),
         };
-        let mut group = Group { dirs: Vec::new(), v2_fd: None };
+        let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None };
         for (version, mount, controllers) in by_mount {
             let parent_dir = mount.join(&parent.rel);
             prepare_parent(&parent_dir, parent, version, &controllers)?;
             collect_stale_once(&parent_dir);
             let dir = parent_dir.join(&name);
-            std::fs::create_dir(&dir).map_err(|e| io_error("mkdir", &dir, e))?;
+            mkdir(&dir)?;
             group.dirs.push((version, dir.clone(), controllers.clone()));
-            for c in &controllers {
-                apply(&dir, version, *c, limits)?;
-            }
-            if version == Version::V2 {
-                let fd = nix::fcntl::open(
-                    &dir,
-                    nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-                    nix::sys::stat::Mode::empty(),
-                )
-                .map_err(|e| Error::os_path("open", &dir, e))?;
-                group.v2_fd = Some(fd);
+            let memory = controllers.contains(&Controller::Memory);
+            match version {
+                Version::V1 => {
+                    for c in &controllers {
+                        apply(&dir, version, *c, limits)?;
+                    }
+                    let procs = dir.join("cgroup.procs");
+                    match memory {
+                        true => group.placement.program = Some(procs),
+                        false => group.placement.enter.push(procs),
+                    }
+                }
+                Version::V2 if memory => {
+                    for c in controllers.iter().filter(|c| **c != Controller::Memory) {
+                        apply(&dir, version, *c, limits)?;
+                    }
+                    write(&dir, "cgroup.subtree_control", "+memory")?;
+                    let (init, program) = (dir.join("init"), dir.join("program"));
+                    for d in [&init, &program] {
+                        mkdir(d)?;
+                        group.dirs.push((version, d.clone(), Vec::new()));
+                    }
+                    apply(&program, version, Controller::Memory, limits)?;
+                    group.dirs.last_mut().expect("just pushed").2.push(Controller::Memory);
+                    group.placement.start_in = Some(init);
+                    group.placement.program = Some(program.join("cgroup.procs"));
+                }
+                Version::V2 => {
+                    for c in &controllers {
+                        apply(&dir, version, *c, limits)?;
+                    }
+                    group.placement.start_in = Some(dir);
+                }
             }
         }
+        if let Some(dir) = &group.placement.start_in {
+            let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+            let fd = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+                .map_err(|e| Error::os_path("open", dir, e))?;
+            group.v2_fd = Some(fd);
+        }
         Ok(group)
+    }
+
+    /// Where the sandbox's processes go.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// Lets `uid`/`gid` (the sandbox's root seen from the host) move its program
+    /// into the memory group: the program does it itself, from inside its user
+    /// namespace. On v2 the common parent's `cgroup.procs` must be writable too.
+    pub fn delegate_program(&self, uid: u32, gid: u32) -> Result<()> {
+        let Some(procs) = &self.placement.program else { return Ok(()) };
+        let mut files = vec![procs.clone()];
+        if self.placement.start_in.is_some() {
+            if let Some(common) = procs.parent().and_then(Path::parent) {
+                files.push(common.join("cgroup.procs"));
+            }
+        }
+        for f in files {
+            std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `parent` exists in some hierarchy of this host.
+    ///
+    /// # Errors
+    /// [`Error::CgroupParent`] naming the first missing directory.
+    pub fn check_parent_exists(parent: &Parent) -> Result<()> {
+        let h = detect::hierarchies();
+        let dirs: Vec<PathBuf> =
+            Controller::ALL.iter().filter_map(|c| h.get(*c)).map(|l| l.mount.join(&parent.rel)).collect();
+        match dirs.iter().any(|d| d.is_dir()) {
+            true => Ok(()),
+            false => Err(Error::CgroupParent {
+                path: dirs.into_iter().next().unwrap_or_else(|| parent.rel.clone()),
+                errno: Errno::ENOENT,
+            }),
+        }
     }
 
     /// The group's directories, with their versions.
@@ -267,7 +376,11 @@ impl Group {
 
     /// A group made earlier (by another process): removed when dropped.
     pub fn adopt(dirs: Vec<(Version, PathBuf)>) -> Group {
-        Group { dirs: dirs.into_iter().map(|(v, d)| (v, d, Vec::new())).collect(), v2_fd: None }
+        Group {
+            dirs: dirs.into_iter().map(|(v, d)| (v, d, Vec::new())).collect(),
+            placement: Placement::default(),
+            v2_fd: None,
+        }
     }
 
     /// Lets the group outlive this handle (a persistent sandbox's).
@@ -280,24 +393,35 @@ impl Group {
         self.v2_fd.as_ref()
     }
 
-    /// The `cgroup.procs` files of the v1 groups, which the init joins itself.
+    /// The `cgroup.procs` files of the v1 groups the init joins itself.
     pub fn v1_procs(&self) -> Vec<(CString, PathBuf)> {
-        self.dirs
+        self.placement
+            .enter
             .iter()
-            .filter(|(v, _, _)| *v == Version::V1)
-            .map(|(_, d, _)| {
-                let p = d.join("cgroup.procs");
-                (CString::new(p.as_os_str().as_bytes()).unwrap_or_default(), p)
-            })
+            .map(|p| (CString::new(p.as_os_str().as_bytes()).unwrap_or_default(), p.clone()))
             .collect()
+    }
+
+    /// CPU time (user, system) of everything that ran in the group.
+    pub fn cpu_times(&self) -> Option<(Duration, Duration)> {
+        self.dirs.iter().find_map(|(v, d, cs)| match v {
+            Version::V1 if cs.contains(&Controller::Cpuacct) => {
+                let ns = |f| read_u64(d, f).map(Duration::from_nanos);
+                Some((ns("cpuacct.usage_user")?, ns("cpuacct.usage_sys")?))
+            }
+            Version::V2 => {
+                let us = |k| read_key(d, "cpu.stat", k).map(Duration::from_micros);
+                Some((us("user_usec")?, us("system_usec")?))
+            }
+            Version::V1 => None,
+        })
     }
 
     /// Moves process `pid` into the v1 groups (v2 placed it at `clone3`).
     pub fn attach_v1(&self, pid: libc::pid_t) -> Result<()> {
-        for (version, dir, _) in &self.dirs {
-            if *version == Version::V1 {
-                write(dir, "cgroup.procs", &pid.to_string())?;
-            }
+        for procs in &self.placement.enter {
+            let path = procs.as_path();
+            write_existing(path, &pid.to_string()).map_err(|e| io_error("write", path, e))?;
         }
         Ok(())
     }
@@ -311,10 +435,15 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         self.v2_fd = None;
-        for (version, dir, _) in self.dirs.drain(..) {
+        // Children before their parent.
+        for (version, dir, _) in self.dirs.drain(..).rev() {
             remove(&dir, version);
         }
     }
+}
+
+fn mkdir(dir: &Path) -> Result<()> {
+    std::fs::create_dir(dir).map_err(|e| io_error("mkdir", dir, e))
 }
 
 fn apply(dir: &Path, version: Version, c: Controller, limits: &Limits) -> Result<()> {
@@ -324,6 +453,7 @@ fn apply(dir: &Path, version: Version, c: Controller, limits: &Limits) -> Result
         Controller::Cpu => cpu::apply(dir, version, limits.cpu_quota, limits.cpu_weight),
         // The sandbox's init is one of the group's processes; the program gets `n`.
         Controller::Pids => limits.pids.map_or(Ok(()), |n| pids::apply(dir, version, n.saturating_add(1))),
+        Controller::Cpuacct => Ok(()),
     }
 }
 
@@ -376,6 +506,14 @@ fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[
 /// Kills whatever is still in the group and removes it, retrying while the kernel
 /// still counts exiting processes in it.
 fn remove(dir: &Path, version: Version) {
+    // Child groups first (a v2 sandbox group holds `init` and `program`).
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove(&e.path(), version);
+            }
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut pause = Duration::from_micros(100);
     loop {
@@ -426,9 +564,16 @@ pub(crate) fn start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// This process's start time, read once per process (a `fork`ed copy reads its
+/// own: the cache is keyed by pid).
 fn own_start_time() -> u64 {
-    static START: OnceLock<u64> = OnceLock::new();
-    *START.get_or_init(|| start_time(std::process::id()).unwrap_or(0))
+    static START: Mutex<(u32, u64)> = Mutex::new((0, 0));
+    let pid = std::process::id();
+    let mut cached = START.lock().unwrap_or_else(|e| e.into_inner());
+    if cached.0 != pid {
+        *cached = (pid, start_time(pid).unwrap_or(0));
+    }
+    cached.1
 }
 
 /// Removes the groups under `parent_dir` whose supervisor is gone (killed before it

@@ -28,9 +28,13 @@ const TREE_FLAGS: libc::c_uint = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC |
 /// Builds the root described by `plan`, then makes it `/`.
 pub(super) fn build(plan: &FsPlan) -> Result<(), Failure> {
     sys::mount_flags(c"/", libc::MS_REC | libc::MS_PRIVATE).at(Stage::MountPrivate)?;
-    let root = make_root(&plan.root)?;
+    let (root, staging) = make_root(&plan.root)?;
     for op in &plan.ops {
         run(root.0, op)?;
+    }
+    if let Some(s) = staging {
+        // The staging mount becomes `/` first, which drops the host's tree.
+        pivot(s.0)?;
     }
     pivot(root.0)
 }
@@ -42,12 +46,13 @@ fn attach_on_slash(mnt: RawFd) -> Result<(), Errno> {
     sys::move_mount(mnt, c"", libc::AT_FDCWD, c"/", sys::MOVE_MOUNT_F_EMPTY_PATH)
 }
 
-fn make_root(op: &RootOp) -> Result<Fd, Failure> {
+/// The new root, and the staging mount to drop on the way to it, if any.
+fn make_root(op: &RootOp) -> Result<(Fd, Option<Fd>), Failure> {
     match op {
         RootOp::Tmpfs { options } => {
             let m = new_fs(c"tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV).at(Stage::Root)?;
             attach_on_slash(m.0).at(Stage::Root)?;
-            Ok(m)
+            Ok((m, None))
         }
         RootOp::Bind { src, path, tree } => {
             let m = match *tree {
@@ -55,45 +60,61 @@ fn make_root(op: &RootOp) -> Result<Fd, Failure> {
                 _ => Fd(sys::open_tree(libc::AT_FDCWD, src, TREE_FLAGS).at_path(Stage::Root, *path as i32)?),
             };
             attach_on_slash(m.0).at_path(Stage::Root, *path as i32)?;
-            Ok(m)
+            Ok((m, None))
         }
-        RootOp::Overlay { lower, path, upper, tree } => {
+        RootOp::Overlay { lower, path, persist, tree, persist_tree, userxattr } => {
+            // Everything the overlay needs lives in a staging tmpfs stacked on `/`,
+            // the overlay itself is attached inside it, and `pivot` drops the host
+            // first, then the staging tmpfs: nothing but the overlay stays reachable.
             let p = *path as i32;
+            let staging = new_fs(c"tmpfs", &[], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV).at(Stage::Root)?;
+            attach_on_slash(staging.0).at(Stage::Root)?;
+            for name in [c"upper", c"work", c"lower", c"persist", c"root"] {
+                sys::mkdirat(staging.0, name, 0o700).at(Stage::Root)?;
+            }
             let fs = Fd(sys::fsopen(c"overlay").at_path(Stage::Root, p)?);
-            let _lower_tree; // an idmapped lower layer, attached so overlayfs takes it
             if *tree >= 0 {
-                attach_on_slash(*tree).at_path(Stage::Root, p)?;
-                let mut l = StackPath::fd_path(*tree, c".").at(Stage::Root)?;
-                sys::fsconfig_string(fs.0, c"lowerdir+", l.as_cstr()).at_path(Stage::Root, p)?;
-                _lower_tree = Fd(*tree);
+                let t = Fd(*tree);
+                attach_at(t.0, staging.0, c"lower").at_path(Stage::Root, p)?;
+                add_lower_layers(fs.0, &[Some(LayerRef::InRoot(c"lower"))], staging.0).at_path(Stage::Root, p)?;
             } else {
                 add_lower_layers(fs.0, &[Some(LayerRef::Host(lower))], -1).at_path(Stage::Root, p)?;
             }
-            let _upper_mount; // keeps the private upper tmpfs open until the overlay exists
-            match upper {
-                Some((u, w)) => {
-                    sys::fsconfig_string(fs.0, c"upperdir", u).at_path(Stage::Root, p)?;
-                    sys::fsconfig_string(fs.0, c"workdir", w).at_path(Stage::Root, p)?;
+            let (mut u, mut w) = match (persist, *persist_tree) {
+                (Some(_), t) if t >= 0 => {
+                    let t = Fd(t);
+                    attach_at(t.0, staging.0, c"persist").at_path(Stage::Root, p)?;
+                    (StackPath::fd_path(staging.0, c"persist/upper"), StackPath::fd_path(staging.0, c"persist/work"))
                 }
-                None => {
-                    let t = new_fs(c"tmpfs", &[], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV).at(Stage::Root)?;
-                    attach_on_slash(t.0).at(Stage::Root)?;
-                    for (name, _) in [(c"upper", 0), (c"work", 1)] {
-                        sys::mkdirat(t.0, name, 0o755).at(Stage::Root)?;
-                    }
-                    let mut u = StackPath::fd_path(t.0, c"upper").at(Stage::Root)?;
-                    sys::fsconfig_string(fs.0, c"upperdir", u.as_cstr()).at_path(Stage::Root, p)?;
-                    let mut w = StackPath::fd_path(t.0, c"work").at(Stage::Root)?;
-                    sys::fsconfig_string(fs.0, c"workdir", w.as_cstr()).at_path(Stage::Root, p)?;
-                    _upper_mount = t;
-                }
+                (Some(dir), _) => (host_join(dir, b"/upper"), host_join(dir, b"/work")),
+                (None, _) => (StackPath::fd_path(staging.0, c"upper"), StackPath::fd_path(staging.0, c"work")),
+            };
+            let u = u.as_mut().map_err(|e| Failure { stage: Stage::Root, errno: *e, path: p })?;
+            sys::fsconfig_string(fs.0, c"upperdir", u.as_cstr()).at_path(Stage::Root, p)?;
+            let w = w.as_mut().map_err(|e| Failure { stage: Stage::Root, errno: *e, path: p })?;
+            sys::fsconfig_string(fs.0, c"workdir", w.as_cstr()).at_path(Stage::Root, p)?;
+            if *userxattr {
+                // trusted.* xattrs are not for a user namespace: use user.* ones.
+                sys::fsconfig_flag(fs.0, c"userxattr").at_path(Stage::Root, p)?;
             }
             sys::fsconfig_create(fs.0).at_path(Stage::Root, p)?;
             let m = Fd(sys::fsmount(fs.0, 0).at_path(Stage::Root, p)?);
-            attach_on_slash(m.0).at_path(Stage::Root, p)?;
-            Ok(m)
+            attach_at(m.0, staging.0, c"root").at_path(Stage::Root, p)?;
+            Ok((m, Some(staging)))
         }
     }
+}
+
+/// Attaches the detached mount `m` at `name` below the directory `dir`.
+fn attach_at(m: RawFd, dir: RawFd, name: &CStr) -> Result<(), Errno> {
+    sys::move_mount(m, c"", dir, name, sys::MOVE_MOUNT_F_EMPTY_PATH)
+}
+
+/// `dir` followed by `suffix`, on the stack.
+fn host_join(dir: &CStr, suffix: &[u8]) -> Result<StackPath, Errno> {
+    let mut p = StackPath::new();
+    p.push(dir.to_bytes())?.push(suffix)?;
+    Ok(p)
 }
 
 /// A lower layer by reference (the plan's strings are never copied).
@@ -170,44 +191,24 @@ fn run(root: RawFd, op: &Op) -> Result<(), Failure> {
     }
 }
 
-/// Gives overlayfs its lower layers, topmost first: one `lowerdir+` each (Linux
-/// 6.8+), or, on older kernels, one `lowerdir` of all of them joined by `:`.
+/// Gives overlayfs its lower layers, topmost first, as one `lowerdir` option of
+/// all of them joined by `:` (with `:` and `\\` escaped). The one form every kernel
+/// with overlayfs in the new mount API takes; `lowerdir+` (6.5+) is not needed, and
+/// older kernels accept it at `fsconfig` only to fail at `FSCONFIG_CMD_CREATE`.
 fn add_lower_layers(fs: RawFd, layers: &[Option<LayerRef<'_>>], root: RawFd) -> Result<(), Errno> {
-    let layer_path = |l: &LayerRef<'_>| -> Result<StackPath, Errno> {
-        match l {
-            LayerRef::Host(s) => {
-                let mut p = StackPath::new();
-                p.push(s.to_bytes())?;
-                Ok(p)
-            }
-            LayerRef::InRoot(rel) => StackPath::fd_path(root, rel),
-        }
-    };
-    let mut first = true;
-    for l in layers.iter().flatten() {
-        let mut p = layer_path(l)?;
-        match sys::fsconfig_string(fs, c"lowerdir+", p.as_cstr()) {
-            Ok(()) => first = false,
-            Err(Errno::EINVAL) if first => return joined_lowerdir(fs, layers, root, &layer_path),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn joined_lowerdir(
-    fs: RawFd,
-    layers: &[Option<LayerRef<'_>>],
-    _root: RawFd,
-    layer_path: &dyn Fn(&LayerRef<'_>) -> Result<StackPath, Errno>,
-) -> Result<(), Errno> {
     let mut all = StackPath::new();
     for (i, l) in layers.iter().flatten().enumerate() {
         if i > 0 {
             all.push(b":")?;
         }
-        let mut p = layer_path(l)?;
-        // overlayfs splits `lowerdir` at unescaped ':'.
+        let mut p = match l {
+            LayerRef::Host(s) => {
+                let mut p = StackPath::new();
+                p.push(s.to_bytes())?;
+                p
+            }
+            LayerRef::InRoot(rel) => StackPath::fd_path(root, rel)?,
+        };
         for b in p.as_cstr().to_bytes() {
             if matches!(b, b':' | b'\\') {
                 all.push(b"\\")?;

@@ -145,6 +145,7 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
     let netlink = network(plan, fds)?;
     join_cgroups(plan)?;
+    let program_cgroup = open_program_cgroup(plan)?;
     fault::at(plan.fault, Who::Init, Stage::Mount);
     fs::build(&plan.fs)?;
     fault::at(plan.fault, Who::Init, Stage::Hostname);
@@ -165,7 +166,7 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
 
     fault::at(plan.fault, Who::Init, Stage::Fork);
-    let pid = if plan.start_program { start_program(plan, fds)? } else { NO_PROGRAM };
+    let pid = if plan.start_program { start_program(plan, fds, program_cgroup)? } else { NO_PROGRAM };
     fault::at(plan.fault, Who::Init, Stage::Exec);
     report(fds.report, Record::started(pid));
     // A persistent sandbox outlives the process that started it.
@@ -177,8 +178,8 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
 const NO_PROGRAM: libc::pid_t = -1;
 
 /// Starts the program's process and returns its pid once it called `execve`.
-fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
-    let shared = program::Shared { plan, fds, failure: Cell::new(None) };
+fn start_program(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<libc::pid_t, Failure> {
+    let shared = program::Shared { plan, fds, cgroup, failure: Cell::new(None) };
     let pid = program::start(&shared).at(Stage::Fork)?;
     if let Some(f) = shared.failure.get() {
         let _ = sys::waitpid(pid, 0);
@@ -216,13 +217,14 @@ fn join(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     };
     // Still the supervisor's credentials here: join the v1 cgroups first.
     join_cgroups(plan)?;
+    let program_cgroup = open_program_cgroup(plan)?;
     sys::setns(target.pidfd, target.namespaces).at(Stage::Join)?;
     if plan.ns_root {
         sys::setresgid(0).at(Stage::Identity)?;
         sys::setresuid(0).at(Stage::Identity)?;
     }
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
-    let pid = start_program(plan, fds)?;
+    let pid = start_program(plan, fds, program_cgroup)?;
     report(fds.report, Record::started(pid));
     serve(pid, signals, -1, fds.report, fds.report)
 }
@@ -261,17 +263,33 @@ fn network(plan: &Plan, fds: &ChildFds) -> Result<RawFd, Failure> {
     Ok(nl)
 }
 
-/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`), then makes
-/// the cgroup namespace, whose root is now the sandbox's own group.
+/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`). The
+/// memory group and the cgroup namespace are the program's business.
 fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
-    for (procs, path) in &plan.cgroup_procs {
+    enter_cgroups(&plan.cgroup_procs)
+}
+
+/// Opens the `cgroup.procs` the program will enter, while it is still reachable;
+/// -1 when there is none.
+fn open_program_cgroup(plan: &Plan) -> Result<RawFd, Failure> {
+    match &plan.program_cgroup {
+        Some((procs, path)) => {
+            sys::openat(libc::AT_FDCWD, procs, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, *path)
+        }
+        None => Ok(-1),
+    }
+}
+
+/// Writes `0` (this process) to each `cgroup.procs` listed.
+pub(super) fn enter_cgroups(procs_files: &[(std::ffi::CString, i32)]) -> Result<(), Failure> {
+    for (procs, path) in procs_files {
         let fd =
             sys::openat(libc::AT_FDCWD, procs, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, *path)?;
         let written = sys::write(fd, b"0");
         sys::close(fd);
         written.at_path(Stage::Cgroup, *path)?;
     }
-    sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)
+    Ok(())
 }
 
 /// Closes every descriptor the supervisor had open except `keep` (sorted: 0-2,

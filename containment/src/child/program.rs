@@ -5,6 +5,7 @@
 //! failure is reported by writing it into [`Shared::failure`] before `_exit`.
 
 use std::cell::{Cell, UnsafeCell};
+use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
@@ -18,6 +19,9 @@ use crate::sys;
 pub(super) struct Shared<'a> {
     pub plan: &'a Plan,
     pub fds: &'a ChildFds,
+    /// The memory group's `cgroup.procs`, opened before the pivot (it is not in
+    /// the sandbox's root), or -1.
+    pub cgroup: RawFd,
     pub failure: Cell<Option<Failure>>,
 }
 
@@ -51,7 +55,7 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `start` passes a pointer to a `Shared` that stays valid while this
     // process runs (the init is suspended by CLONE_VFORK).
     let shared = unsafe { &*(arg as *const Shared<'_>) };
-    let failure = match exec(shared.plan, shared.fds) {
+    let failure = match exec(shared.plan, shared.fds, shared.cgroup) {
         Err(f) => f,
         Ok(never) => match never {},
     };
@@ -62,7 +66,7 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
 enum Never {}
 
 /// Sets up the process as the program expects to find it, then `execve`.
-fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+fn exec(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<Never, Failure> {
     fault::at(plan.fault, Who::Program, Stage::Setsid);
     sys::setsid().at(Stage::Setsid)?;
     connect_stdio(fds).at(Stage::Stdio)?;
@@ -76,9 +80,22 @@ fn exec(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     for (resource, soft, hard) in &plan.rlimits {
         sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
     }
+    // The memory group (which the init stays out of), then the cgroup namespace,
+    // rooted at the program's own groups; both need privileges dropped below.
+    if cgroup >= 0 {
+        let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
+        sys::write(cgroup, b"0").at_path(Stage::Cgroup, path)?;
+    }
+    sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)?;
     fault::at(plan.fault, Who::Program, Stage::Capabilities);
     drop_privileges(plan)?;
     sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
+    // A session keyring of its own: the supervisor's keys stay out of reach even
+    // with seccomp off.
+    match sys::join_new_session_keyring() {
+        Ok(()) | Err(Errno::ENOSYS) => {} // a kernel without keys has none to leak
+        Err(e) => return Err(Failure { stage: Stage::Setsid, errno: e, path: crate::report::NO_PATH }),
+    }
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
     for program in &plan.seccomp {
         sys::seccomp_install(program).at(Stage::Seccomp)?;

@@ -75,9 +75,10 @@ pub(crate) enum RootOp {
     /// A recursive bind of a host directory.
     Bind { src: CString, path: u32, tree: Tree },
     /// An overlay with `lower` as its only lower layer; the upper layer is a fresh
-    /// tmpfs, or the host directories `upper` and `work`. With a `tree`, the lower
-    /// layer is that (idmapped) tree, attached first.
-    Overlay { lower: CString, path: u32, upper: Option<(CString, CString)>, tree: Tree },
+    /// tmpfs, or `upper` and `work` in the host directory `persist`. With a `tree`,
+    /// the lower layer is that (idmapped) tree; with a `persist_tree`, the host
+    /// directory is. `userxattr`: the overlay is made in a user namespace.
+    Overlay { lower: CString, path: u32, persist: Option<CString>, tree: Tree, persist_tree: Tree, userxattr: bool },
 }
 
 /// One step after the root exists, executed in order.

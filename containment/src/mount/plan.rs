@@ -30,7 +30,7 @@ const DEV_SIZE: &str = "65536";
 /// [`Error::InvalidValue`] for a bad destination or a relative source,
 /// [`Error::InvalidConfig`] for two mounts on one destination, [`Error::Os`] when a
 /// source or the root directory cannot be found.
-pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool) -> Result<FsPlan> {
+pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool, in_userns: bool) -> Result<FsPlan> {
     let mut b = Builder { plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] } };
     let default_root = matches!(sandbox.root, Root::Default);
     b.plan.root = match &sandbox.root {
@@ -41,18 +41,17 @@ pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool) -> Result<FsPlan> {
         }
         Root::Overlay { template, upper } => {
             let lower = host_dir(template, "overlay template")?;
-            let upper = match upper {
+            let persist = match upper {
                 None => None,
                 Some(dir) => {
                     let dir = absolute(dir)?;
-                    let (u, w) = (dir.join("upper"), dir.join("work"));
-                    for d in [&u, &w] {
-                        std::fs::create_dir_all(d).map_err(|e| os_err("create overlay directory", d, e))?;
+                    for d in [dir.join("upper"), dir.join("work")] {
+                        std::fs::create_dir_all(&d).map_err(|e| os_err("create overlay directory", &d, e))?;
                     }
-                    Some((cstring(&u)?, cstring(&w)?))
+                    Some(cstring(&dir)?)
                 }
             };
-            RootOp::Overlay { lower, path: b.path(template), upper, tree: -1 }
+            RootOp::Overlay { lower, path: b.path(template), persist, tree: -1, persist_tree: -1, userxattr: in_userns }
         }
     };
 
@@ -224,11 +223,12 @@ impl Builder {
             } else {
                 let src_path = self.path(Path::new("/dev/null"));
                 let dst = self.dest(&inside, NodeKind::File, true).expect("constant destination");
+                // Not `nodev`: reading the mask must give end-of-file, not EACCES.
                 self.plan.ops.push(Op::Bind {
                     src: c"/dev/null".to_owned(),
                     src_path,
                     dst,
-                    attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                    attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
                     idmap: Idmap::No,
                     tree: -1,
                 });
@@ -429,7 +429,7 @@ mod tests {
     fn chroot_gives_proc_dev_tmp_then_user_mounts_in_order() {
         let sb =
             Sandbox::new().chroot("/").bind_ro("/usr", "/in").tmpfs("/scratch", "1M".parse::<MemoryLimit>().unwrap());
-        let plan = compile(&sb, true).unwrap();
+        let plan = compile(&sb, true, false).unwrap();
         assert_eq!(plan.root, RootOp::Bind { src: c"/".to_owned(), path: 0, tree: -1 });
         let ops = ops_summary(&plan);
         let pos = |needle: &str| ops.iter().position(|o| o == needle).unwrap_or_else(|| panic!("{needle} in {ops:?}"));
@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn default_root_hides_etc_secrets_and_ends_read_only() {
-        let plan = compile(&Sandbox::new(), true).unwrap();
+        let plan = compile(&Sandbox::new(), true, false).unwrap();
         let ops = ops_summary(&plan);
         assert!(ops.contains(&"whiteout proc/.etc/shadow".to_string()), "{ops:?}");
         assert!(ops.contains(&"whiteout proc/.etc/gshadow".to_string()));
@@ -475,20 +475,20 @@ mod tests {
     #[test]
     fn bad_mounts_are_rejected_before_anything_is_made() {
         let dup = Sandbox::new().bind("/usr", "/x").bind("/etc", "/x/");
-        assert!(matches!(compile(&dup, true), Err(Error::InvalidConfig(m)) if m.contains("/x")));
+        assert!(matches!(compile(&dup, true, false), Err(Error::InvalidConfig(m)) if m.contains("/x")));
         let rel = Sandbox::new().bind("usr", "/x");
-        assert!(matches!(compile(&rel, true), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
+        assert!(matches!(compile(&rel, true, false), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
         let missing = Sandbox::new().bind("/nonexistent-containment-src", "/x");
-        match compile(&missing, true) {
+        match compile(&missing, true, false) {
             Err(Error::Os { errno: Errno::ENOENT, path: Some(p), .. }) => {
                 assert_eq!(p, Path::new("/nonexistent-containment-src"))
             }
             other => panic!("{other:?}"),
         }
         let dotdot = Sandbox::new().bind("/usr", "/a/../../etc");
-        assert!(matches!(compile(&dotdot, true), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
+        assert!(matches!(compile(&dotdot, true, false), Err(Error::InvalidValue { kind: ValueKind::Path, .. })));
         let no_root = Sandbox::new().chroot("/nonexistent-containment-root");
-        assert!(matches!(compile(&no_root, true), Err(Error::Os { errno: Errno::ENOENT, .. })));
+        assert!(matches!(compile(&no_root, true, false), Err(Error::Os { errno: Errno::ENOENT, .. })));
     }
 
     #[test]
@@ -496,7 +496,7 @@ mod tests {
         let dir = std::env::temp_dir().join(OsStr::from_bytes(b"containment-\xff-src"));
         std::fs::create_dir_all(&dir).unwrap();
         let sb = Sandbox::new().bind(&dir, OsStr::from_bytes(b"/in-\xfe"));
-        let plan = compile(&sb, true).unwrap();
+        let plan = compile(&sb, true, false).unwrap();
         let found = plan.ops.iter().any(|op| {
             matches!(op, Op::Bind { src, dst, .. }
                 if src.as_bytes() == dir.as_os_str().as_bytes() && dst.rel.as_bytes() == b"in-\xfe")

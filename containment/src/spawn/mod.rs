@@ -43,6 +43,7 @@ pub(crate) struct Start {
 /// What a started sandbox is made of, for running more programs in it.
 pub(crate) struct Started {
     pub cgroups: Vec<(crate::cgroup::Version, PathBuf)>,
+    pub placement: crate::cgroup::Placement,
     pub userns: bool,
     pub namespaces: libc::c_int,
 }
@@ -146,6 +147,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         Some(Record { kind: Kind::Started, .. }) => {
             let started = Started {
                 cgroups: child.cgroup_dirs(),
+                placement: child.cgroup_placement(),
                 userns: plan.userns.is_some(),
                 namespaces: namespaces_of(&plan),
             };
@@ -176,6 +178,10 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
 fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Option<Group>> {
     let limits = &cmd.sandbox.limits;
     if limits.controllers().is_empty() {
+        // No group to make; a parent given all the same must still exist.
+        if let Some(p) = &cmd.sandbox.cgroup_parent {
+            Group::check_parent_exists(&Parent::given(p)?)?;
+        }
         return Ok(None);
     }
     let parent = match &cmd.sandbox.cgroup_parent {
@@ -189,9 +195,15 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Opti
         None => Parent::default_parent(),
     };
     let group = Group::create(limits, &parent, name)?;
-    if plan.userns.is_some() {
+    set_program_cgroup(plan, group.placement());
+    if let Some(u) = &plan.userns {
         // Inside a user namespace the init may not write to cgroup.procs: the
-        // supervisor moves it (see `Child::attach_cgroups`).
+        // supervisor moves it (see `Child::attach_cgroups`); the program may move
+        // itself into the memory group once the sandbox's root owns that file.
+        if nix::unistd::geteuid().is_root() {
+            let (uid, gid) = (u.root_outside(&u.uid), u.root_outside(&u.gid));
+            group.delegate_program(uid, gid)?;
+        }
         return Ok(Some(group));
     }
     for (procs, path) in group.v1_procs() {
@@ -201,9 +213,19 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Opti
     Ok(Some(group))
 }
 
-/// The namespaces a program joining the sandbox enters (all the init has).
+/// Tells the plan which group the program enters before `execve`.
+fn set_program_cgroup(plan: &mut Plan, placement: &crate::cgroup::Placement) {
+    if let Some(procs) = &placement.program {
+        let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
+        plan.fs.paths.push(procs.clone());
+        plan.program_cgroup = Some((c, (plan.fs.paths.len() - 1) as i32));
+    }
+}
+
+/// The namespaces a program joining the sandbox enters (all the init has; the
+/// program makes its own cgroup namespace, as the main program does).
 fn namespaces_of(plan: &Plan) -> libc::c_int {
-    (plan.clone_flags as libc::c_int) | libc::CLONE_NEWCGROUP
+    plan.clone_flags as libc::c_int
 }
 
 /// Runs `cmd` in the running sandbox `target`: a joiner process enters its
@@ -212,24 +234,22 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let mut plan = Plan::compile(cmd)?;
     plan.join = Some(plan::Join { pidfd: target.pidfd.as_raw_fd(), namespaces: target.namespaces });
     plan.ns_root = target.userns;
-    let mut v2 = None;
-    for (version, dir) in &target.cgroups {
-        match version {
-            crate::cgroup::Version::V1 => {
-                let procs = dir.join("cgroup.procs");
-                let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
-                plan.fs.paths.push(procs);
-                plan.cgroup_procs.push((c, (plan.fs.paths.len() - 1) as i32));
-            }
-            crate::cgroup::Version::V2 => {
-                let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-                v2 = Some(
-                    nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
-                        .map_err(|e| Error::os_path("open", dir, e))?,
-                );
-            }
-        }
+    for procs in &target.placement.enter {
+        let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
+        plan.fs.paths.push(procs.clone());
+        plan.cgroup_procs.push((c, (plan.fs.paths.len() - 1) as i32));
     }
+    set_program_cgroup(&mut plan, &target.placement);
+    let v2 = match &target.placement.start_in {
+        Some(dir) => {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            Some(
+                nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+                    .map_err(|e| Error::os_path("open", dir, e))?,
+            )
+        }
+        None => None,
+    };
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline: None };

@@ -77,6 +77,9 @@ pub(crate) struct Plan {
     /// v1 `cgroup.procs` files the init joins, with their index in `fs.paths`;
     /// filled by the spawn once the group exists.
     pub cgroup_procs: Vec<(CString, i32)>,
+    /// The `cgroup.procs` the program enters before `execve` (the memory group,
+    /// which the init stays out of), with its index in `fs.paths`.
+    pub program_cgroup: Option<(CString, i32)>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -212,7 +215,7 @@ impl Plan {
         let fs = if joining {
             FsPlan { root: mount::RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] }
         } else {
-            mount::compile(sandbox, devpts_gid)?
+            mount::compile(sandbox, devpts_gid, userns.is_some())?
         };
 
         Ok(Plan {
@@ -228,6 +231,7 @@ impl Plan {
             program: PathBuf::from(&cmd.program),
             rlimits,
             cgroup_procs: Vec::new(),
+            program_cgroup: None,
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,

@@ -44,7 +44,13 @@ pub(crate) fn prepare(plan: &mut FsPlan) -> Result<Vec<Tree>> {
     };
     match &mut plan.root {
         RootOp::Bind { src, path, tree } => *tree = make(src, *path, 0, Idmap::Required)?,
-        RootOp::Overlay { lower, path, tree, .. } => *tree = make(lower, *path, 0, Idmap::Required)?,
+        RootOp::Overlay { lower, path, tree, persist, persist_tree, .. } => {
+            *tree = make(lower, *path, 0, Idmap::Required)?;
+            if let Some(dir) = persist {
+                // The sandbox's root writes there: idmapped so it may.
+                *persist_tree = make(dir, *path, 0, Idmap::Required)?;
+            }
+        }
         RootOp::Tmpfs { .. } => {}
     }
     for op in &mut plan.ops {

@@ -274,6 +274,19 @@ pub fn pid_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The state letter of `pid` (`R`, `S`, `Z`, ...) from `/proc/<pid>/stat`, or
+/// `None` when there is no such process.
+pub fn pid_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Whether `pid` is gone or dead (a zombie: it ran its last instruction, and who
+/// reaps it is up to its parent, which for an orphan is the host's init).
+pub fn pid_dead(pid: i32) -> bool {
+    matches!(pid_state(pid), None | Some('Z') | Some('X'))
+}
+
 /// Panics if `pid` still exists.
 pub fn assert_pid_gone(pid: u32) {
     if pid_exists(pid as i32) {
