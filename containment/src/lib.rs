@@ -64,3 +64,14 @@ pub use running::{list, validate_name, Running, RunningInfo};
 pub use sandbox::Sandbox;
 pub use security::{known_syscalls, parse_capability, Capability, Seccomp, DEFAULT_DENIED};
 pub use userns::{IdMap, UserNamespace, DEFAULT_RANGE_SIZE, RANGE_BASE};
+
+/// Entry points for the fuzz targets in `fuzz/`, and for nothing else: not part of
+/// the API, no stability promise.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses `bytes` as the kernel's rtnetlink replies, as the supervisor parses
+    /// what it reads from its netlink socket, and returns how many messages it found.
+    pub fn netlink_replies(bytes: &[u8]) -> usize {
+        crate::net::message::parse_replies(bytes).len()
+    }
+}

@@ -126,20 +126,8 @@ enum LayerRef<'a> {
 fn run(root: RawFd, op: &Op) -> Result<(), Failure> {
     match op {
         Op::Mkdir { dst } => ensure(root, dst).map(drop),
-        Op::Symlink { target, dst } => {
-            let parent = ensure_parent(root, dst)?;
-            match sys::symlinkat(target, parent.0, &dst.name) {
-                Ok(()) | Err(Errno::EEXIST) => Ok(()),
-                Err(e) => Err(Failure { stage: Stage::MountPoint, errno: e, path: dst.path as i32 }),
-            }
-        }
-        Op::Whiteout { dst } => {
-            let parent = ensure_parent(root, dst)?;
-            match sys::mknodat(parent.0, &dst.name, libc::S_IFCHR, 0) {
-                Ok(()) | Err(Errno::EEXIST) => Ok(()),
-                Err(e) => Err(Failure { stage: Stage::MountPoint, errno: e, path: dst.path as i32 }),
-            }
-        }
+        Op::Symlink { target, dst } => make_node(root, dst, |dirfd, name| sys::symlinkat(target, dirfd, name)),
+        Op::Whiteout { dst } => make_node(root, dst, |dirfd, name| sys::mknodat(dirfd, name, libc::S_IFCHR, 0)),
         Op::Bind { src, src_path, dst, attrs, tree, .. } => {
             if *tree >= 0 {
                 // Made, and given its attributes and idmapping, by the supervisor.
@@ -172,21 +160,18 @@ fn run(root: RawFd, op: &Op) -> Result<(), Failure> {
         }
         Op::Rebind { dst, attrs } => {
             let d = ensure(root, dst)?;
-            let flags = sys::OPEN_TREE_CLONE
-                | sys::OPEN_TREE_CLOEXEC
-                | (libc::AT_RECURSIVE | libc::AT_EMPTY_PATH) as libc::c_uint;
-            let tree = Fd(sys::open_tree(d.0, c"", flags).at_path(Stage::Mount, dst.path as i32)?);
+            let flags = TREE_FLAGS | d.at_empty();
+            let tree = Fd(sys::open_tree(d.dirfd(), d.path(), flags).at_path(Stage::Mount, dst.path as i32)?);
             let attr = MountAttr { attr_set: *attrs, ..MountAttr::default() };
             sys::mount_setattr(tree.0, c"", (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint, &attr)
                 .at_path(Stage::MountAttr, dst.path as i32)?;
-            sys::move_mount(tree.0, c"", d.0, c"", sys::MOVE_MOUNT_F_EMPTY_PATH | sys::MOVE_MOUNT_T_EMPTY_PATH)
+            sys::move_mount(tree.0, c"", d.dirfd(), d.path(), sys::MOVE_MOUNT_F_EMPTY_PATH | d.t_empty())
                 .at_path(Stage::Mount, dst.path as i32)
         }
         Op::SetAttr { dst, attrs } => {
             let d = ensure(root, dst)?;
             let attr = MountAttr { attr_set: *attrs, ..MountAttr::default() };
-            sys::mount_setattr(d.0, c"", libc::AT_EMPTY_PATH as libc::c_uint, &attr)
-                .at_path(Stage::MountAttr, dst.path as i32)
+            sys::mount_setattr(d.dirfd(), d.path(), d.at_empty(), &attr).at_path(Stage::MountAttr, dst.path as i32)
         }
     }
 }
@@ -236,9 +221,84 @@ fn new_fs(fstype: &CStr, options: &[(std::ffi::CString, std::ffi::CString)], att
 
 /// Attaches the detached mount `m` at `dst` inside the root.
 fn attach(root: RawFd, m: Fd, dst: &Dest) -> Result<(), Failure> {
-    let d = ensure(root, dst)?;
-    sys::move_mount(m.0, c"", d.0, c"", sys::MOVE_MOUNT_F_EMPTY_PATH | sys::MOVE_MOUNT_T_EMPTY_PATH)
+    let place = ensure(root, dst)?;
+    sys::move_mount(m.0, c"", place.dirfd(), place.path(), sys::MOVE_MOUNT_F_EMPTY_PATH | place.t_empty())
         .at_path(Stage::Mount, dst.path as i32)
+}
+
+/// A place in the root: a descriptor `openat2` gave, or, for a trusted
+/// destination, the root's descriptor and the path relative to it.
+enum Place<'a> {
+    Opened(Fd),
+    Relative(RawFd, &'a CStr),
+}
+
+impl Place<'_> {
+    fn dirfd(&self) -> RawFd {
+        match self {
+            Place::Opened(fd) => fd.0,
+            Place::Relative(root, _) => *root,
+        }
+    }
+    fn path(&self) -> &CStr {
+        match self {
+            Place::Opened(_) => c"",
+            Place::Relative(_, rel) => rel,
+        }
+    }
+    /// `MOVE_MOUNT_T_EMPTY_PATH` when the place is a descriptor.
+    fn t_empty(&self) -> libc::c_uint {
+        match self {
+            Place::Opened(_) => sys::MOVE_MOUNT_T_EMPTY_PATH,
+            Place::Relative(..) => 0,
+        }
+    }
+    /// `AT_EMPTY_PATH` when the place is a descriptor.
+    fn at_empty(&self) -> libc::c_uint {
+        match self {
+            Place::Opened(_) => libc::AT_EMPTY_PATH as libc::c_uint,
+            Place::Relative(..) => 0,
+        }
+    }
+}
+
+/// Creates a trusted destination (and its missing ancestors) with paths relative
+/// to the root; it may exist already.
+fn create_trusted(root: RawFd, dst: &Dest) -> Result<(), Failure> {
+    let p = dst.path as i32;
+    let make = || match dst.kind {
+        NodeKind::Dir => sys::mkdirat(root, &dst.rel, 0o755),
+        NodeKind::File => {
+            // O_EXCL: an existing file (a /proc entry to mask) is never opened.
+            let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+            sys::openat(root, &dst.rel, flags, 0o644).map(sys::close)
+        }
+    };
+    match make() {
+        Ok(()) | Err(Errno::EEXIST) => return Ok(()),
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Failure { stage: Stage::MountPoint, errno: e, path: p }),
+    }
+    make_ancestors_trusted(root, dst)?;
+    match make() {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Failure { stage: Stage::MountPoint, errno: e, path: p }),
+    }
+}
+
+/// The ancestors of a trusted destination, outermost first, made with paths
+/// relative to the root (ancestor `i` is the parent of ancestor `i + 1`, the last
+/// one the destination's parent).
+fn make_ancestors_trusted(root: RawFd, dst: &Dest) -> Result<(), Failure> {
+    let n = dst.ancestors.len();
+    for i in 0..n {
+        let full = dst.ancestors.get(i + 1).map_or(dst.parent.as_c_str(), |(parent, _)| parent.as_c_str());
+        match sys::mkdirat(root, full, 0o755) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Failure { stage: Stage::MountPoint, errno: e, path: dst.path as i32 }),
+        }
+    }
+    Ok(())
 }
 
 fn resolve_flags(dst: &Dest) -> u64 {
@@ -252,6 +312,28 @@ fn resolve_flags(dst: &Dest) -> u64 {
 fn open_in_root(root: RawFd, rel: &CStr, dst: &Dest) -> Result<Fd, Errno> {
     let flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
     sys::openat2(root, rel, flags, 0, resolve_flags(dst)).map(Fd)
+}
+
+/// Creates the node `dst` (a symlink or a whiteout) with `make(dirfd, name)`;
+/// one that exists already is left as it is.
+fn make_node(root: RawFd, dst: &Dest, make: impl Fn(RawFd, &CStr) -> Result<(), Errno>) -> Result<(), Failure> {
+    let fail = |errno| Failure { stage: Stage::MountPoint, errno, path: dst.path as i32 };
+    if dst.trusted {
+        match make(root, &dst.rel) {
+            Ok(()) | Err(Errno::EEXIST) => return Ok(()),
+            Err(Errno::ENOENT) => make_ancestors_trusted(root, dst)?,
+            Err(e) => return Err(fail(e)),
+        }
+        return match make(root, &dst.rel) {
+            Ok(()) | Err(Errno::EEXIST) => Ok(()),
+            Err(e) => Err(fail(e)),
+        };
+    }
+    let parent = ensure_parent(root, dst)?;
+    match make(parent.0, &dst.name) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(fail(e)),
+    }
 }
 
 /// Opens the parent directory of `dst`, creating the missing ancestors.
@@ -272,9 +354,19 @@ fn ensure_parent(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
     open_in_root(root, &dst.parent, dst).at_path(Stage::MountPoint, p)
 }
 
-/// Opens `dst` inside the root (`O_PATH`), creating it (and its ancestors) as a
+/// The place of `dst` inside the root, created (with its ancestors) as a
 /// directory or an empty file when it is missing.
-fn ensure(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
+fn ensure(root: RawFd, dst: &Dest) -> Result<Place<'_>, Failure> {
+    if dst.trusted {
+        create_trusted(root, dst)?;
+        return Ok(Place::Relative(root, &dst.rel));
+    }
+    resolve(root, dst).map(Place::Opened)
+}
+
+/// Opens `dst` inside the root (`O_PATH`, resolved with `RESOLVE_IN_ROOT`),
+/// creating it (and its ancestors) when it is missing.
+fn resolve(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
     let p = dst.path as i32;
     match open_in_root(root, &dst.rel, dst) {
         Ok(fd) => return Ok(fd),

@@ -37,6 +37,11 @@ pub(crate) struct Dest {
     /// Refuse symlinks anywhere on the way (`RESOLVE_NO_SYMLINKS`): for `/proc` and
     /// `/dev`, which a hostile rootfs might point elsewhere.
     pub no_symlinks: bool,
+    /// Inside a mount the sandbox made itself (its tmpfs root, its `/dev`, its
+    /// `/proc`) and named by the plan, not by the user: no symlink planted by
+    /// anyone can be on the way, so the child uses the path relative to the root
+    /// directly instead of resolving it with `openat2` first.
+    pub trusted: bool,
     /// Index of the path (as seen inside) in the plan's path table, for errors.
     pub path: u32,
 }

@@ -31,8 +31,12 @@ const DEV_SIZE: &str = "65536";
 /// [`Error::InvalidConfig`] for two mounts on one destination, [`Error::Os`] when a
 /// source or the root directory cannot be found.
 pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool, in_userns: bool) -> Result<FsPlan> {
-    let mut b = Builder { plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] } };
     let default_root = matches!(sandbox.root, Root::Default);
+    let mut b = Builder {
+        plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] },
+        own_root: default_root,
+        internal: true,
+    };
     b.plan.root = match &sandbox.root {
         Root::Default => RootOp::Tmpfs { options: vec![opt("mode", "0755"), opt("size", "1048576")] },
         Root::Chroot(dir) => {
@@ -76,6 +80,7 @@ pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool, in_userns: bool) -> R
     }
     b.user_mounts(&sandbox.mounts)?;
     if default_root || sandbox.readonly_root {
+        b.internal = true;
         let dst = b.dest("/", NodeKind::Dir, false)?;
         b.plan.ops.push(Op::SetAttr { dst, attrs: MOUNT_ATTR_RDONLY });
     }
@@ -84,6 +89,10 @@ pub(crate) fn compile(sandbox: &Sandbox, devpts_gid: bool, in_userns: bool) -> R
 
 struct Builder {
     plan: FsPlan,
+    /// The root is a tmpfs the sandbox makes (the default root).
+    own_root: bool,
+    /// Destinations come from the plan itself, not from the user.
+    internal: bool,
 }
 
 impl Builder {
@@ -128,7 +137,12 @@ impl Builder {
             ancestors.push((join(&comps[..i])?, bytes_cstring(comps[i].as_bytes().to_vec(), ValueKind::Path)?));
         }
         let path = self.path(inside);
-        Ok(Dest { rel, parent, name, ancestors, kind, no_symlinks, path })
+        // Strictly below /dev or /proc (byte prefixes: `Path::starts_with` compares
+        // components, and "/proc" itself is a mount point in the rootfs).
+        let bytes = inside.as_os_str().as_bytes();
+        let in_own_mount = bytes.starts_with(b"/dev/") || bytes.starts_with(b"/proc/");
+        let trusted = self.internal && (self.own_root || in_own_mount);
+        Ok(Dest { rel, parent, name, ancestors, kind, no_symlinks, trusted, path })
     }
 
     /// The host's system directories, read-only, or the same symlinks.
@@ -300,6 +314,8 @@ impl Builder {
     }
 
     fn user_mounts(&mut self, mounts: &[UserMount]) -> Result<()> {
+        // The user's destinations are resolved inside the root, symlinks clamped.
+        self.internal = false;
         let mut seen = HashSet::new();
         for m in mounts {
             let dst = validate_destination(m.dst())?;
@@ -441,6 +457,16 @@ mod tests {
         assert!(pos("tmpfs tmp") < pos("bind /usr in ro"));
         assert!(pos("bind /usr in ro") < pos("tmpfs scratch"));
         assert!(!ops.iter().any(|o| o.starts_with("setattr . ")), "a chroot stays writable by default: {ops:?}");
+        // Only what lies inside the sandbox's own mounts skips resolution.
+        let trusted = |rel: &str| {
+            plan.ops.iter().find_map(|op| match op {
+                Op::Bind { dst, .. } | Op::Fs { dst, .. } if s(&dst.rel) == rel => Some(dst.trusted),
+                _ => None,
+            })
+        };
+        assert_eq!(trusted("proc"), Some(false), "the rootfs's /proc may be a planted symlink");
+        assert_eq!(trusted("dev/null"), Some(true));
+        assert_eq!(trusted("in"), Some(false), "a user's destination");
     }
 
     #[test]
@@ -460,7 +486,11 @@ mod tests {
 
     #[test]
     fn destinations_are_split_for_mkdir_p() {
-        let mut b = Builder { plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] } };
+        let mut b = Builder {
+            plan: FsPlan { root: RootOp::Tmpfs { options: vec![] }, ops: vec![], paths: vec![] },
+            own_root: false,
+            internal: false,
+        };
         let d = b.dest("/a/b/c", NodeKind::Dir, false).unwrap();
         assert_eq!(s(&d.rel), "a/b/c");
         assert_eq!(s(&d.parent), "a/b");

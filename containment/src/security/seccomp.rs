@@ -329,33 +329,48 @@ pub(crate) fn compile(policy: &Seccomp) -> Result<Vec<BpfProgram>> {
     }
     let deny = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
         .map_err(|e| Error::InvalidConfig(format!("seccomp filter: {e}")))?;
-    let mut programs = vec![BpfProgram::try_from(deny).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?];
-    if !policy.allow_user_namespaces {
-        // clone3 passes its flags in memory a filter cannot read: refuse it with
-        // ENOSYS, and the C library falls back to clone, whose flags are checked.
-        let mut r = BTreeMap::new();
-        r.insert(libc::SYS_clone3, Vec::new());
-        let f = SeccompFilter::new(r, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), arch)
-            .map_err(|e| Error::InvalidConfig(format!("seccomp filter: {e}")))?;
-        programs.push(BpfProgram::try_from(f).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?);
-    }
-    programs.push(no_x32());
-    Ok(programs)
+    let deny = BpfProgram::try_from(deny).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?;
+    // One program, installed with one system call: the checks seccompiler cannot
+    // express first, then its filter.
+    let mut program = prefix(!policy.allow_user_namespaces);
+    program.extend(deny);
+    Ok(vec![program])
 }
 
-/// A program refusing the x32 ABI (system call numbers with bit 30 set), through
-/// which the per-number rules above could be sidestepped on x86-64.
-fn no_x32() -> BpfProgram {
+/// The checks before the per-number rules, for x86-64 system calls: the x32 ABI
+/// (numbers with bit 30 set, through which those rules could be sidestepped) gets
+/// `ENOSYS`, and so does `clone3` when new user namespaces are refused (its flags
+/// are in memory a filter cannot read; the C library then falls back to `clone`,
+/// whose flags are checked). Other architectures go straight to the rules, which
+/// check the architecture themselves.
+fn prefix(refuse_clone3: bool) -> BpfProgram {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    let stmt = |code: u16, k: u32| sock_filter { code, jt: 0, jf: 0, k };
-    let jump = |code: u16, k: u32, jt: u8, jf: u8| sock_filter { code, jt, jf, k };
-    let (ld_w_abs, jge_k, ret_k) = (0x20u16, 0x35u16, 0x06u16); // BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K
-    vec![
-        stmt(ld_w_abs, 0), // seccomp_data.nr
-        jump(jge_k, X32_SYSCALL_BIT, 0, 1),
-        stmt(ret_k, 0x0005_0000 | libc::ENOSYS as u32), // SECCOMP_RET_ERRNO
-        stmt(ret_k, 0x7fff_0000),                       // SECCOMP_RET_ALLOW
-    ]
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    const RET_ERRNO: u32 = 0x0005_0000; // SECCOMP_RET_ERRNO
+    const ARCH_OFFSET: u32 = 4; // seccomp_data.arch
+    const NR_OFFSET: u32 = 0; // seccomp_data.nr
+    let op = |code: u16, k: u32, jt: u8, jf: u8| sock_filter { code, jt, jf, k };
+    let clone3 = u32::from(refuse_clone3);
+    // Instruction 1 skips the rest of the prefix (4 or 5 instructions) when the
+    // architecture is not x86-64.
+    let rest = 4 + clone3 as u8;
+    let mut p = vec![
+        op(LD_W_ABS, ARCH_OFFSET, 0, 0),
+        op(JEQ_K, AUDIT_ARCH_X86_64, 0, rest),
+        op(LD_W_ABS, NR_OFFSET, 0, 0),
+        op(JGE_K, X32_SYSCALL_BIT, 1 + clone3 as u8, 0),
+    ];
+    if refuse_clone3 {
+        p.push(op(JEQ_K, libc::SYS_clone3 as u32, 1, 0));
+    }
+    // Not refused: on to the rules (the next instruction after the RET below).
+    p.push(op(0x05, 1, 0, 0)); // BPF_JMP | BPF_JA
+    p.push(op(RET_K, RET_ERRNO | libc::ENOSYS as u32, 0, 0));
+    p
 }
 
 #[cfg(test)]
@@ -374,9 +389,9 @@ mod tests {
     fn policies_compile_to_programs() {
         assert!(compile(&Seccomp::disabled()).unwrap().is_empty());
         let p = compile(&Seccomp::default()).unwrap();
-        assert_eq!(p.len(), 3, "deny list, clone3, x32");
+        assert_eq!(p.len(), 1, "one program, one install");
         let p = compile(&Seccomp::default().allow_user_namespaces(true).deny("io_uring_setup")).unwrap();
-        assert_eq!(p.len(), 2);
+        assert_eq!(p.len(), 1);
         assert!(p.iter().all(|prog| !prog.is_empty() && prog.len() < 4096));
     }
 
@@ -386,5 +401,45 @@ mod tests {
             Err(Error::InvalidValue { value, .. }) => assert_eq!(value, "frobnicate"),
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    /// Runs the prefix of a program on (arch, nr) like the kernel would, and says
+    /// what it returns, or `None` when it reaches the rules after it.
+    fn run(p: &[sock_filter], arch: u32, nr: u32) -> Option<u32> {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        while pc < p.len() {
+            let i = &p[pc];
+            match i.code {
+                0x20 => acc = if i.k == 4 { arch } else { nr },
+                0x15 | 0x35 => {
+                    let taken = if i.code == 0x15 { acc == i.k } else { acc >= i.k };
+                    pc += usize::from(if taken { i.jt } else { i.jf });
+                }
+                0x05 => pc += i.k as usize,
+                0x06 => return Some(i.k),
+                _ => return None,
+            }
+            pc += 1;
+        }
+        None
+    }
+
+    #[test]
+    fn the_prefix_refuses_x32_and_clone3_and_lets_the_rest_through() {
+        const X86_64: u32 = 0xc000_003e;
+        let enosys = Some(0x0005_0000 | libc::ENOSYS as u32);
+        let p = prefix(true);
+        assert_eq!(run(&p, X86_64, 0x4000_0002), enosys, "x32 open");
+        assert_eq!(run(&p, X86_64, libc::SYS_clone3 as u32), enosys);
+        assert_eq!(run(&p, X86_64, libc::SYS_read as u32), None, "on to the rules");
+        assert_eq!(run(&p, 0x4000_0003, libc::SYS_clone3 as u32), None, "i386: the rules decide");
+        let p = prefix(false);
+        assert_eq!(run(&p, X86_64, libc::SYS_clone3 as u32), None);
+        assert_eq!(run(&p, X86_64, 0x4000_0002), enosys);
     }
 }
