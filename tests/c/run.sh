@@ -14,7 +14,7 @@
 #   CC, CXX, CARGO             the tools (default gcc, g++, cargo)
 #
 # valgrind 3.19 (Debian 12) implements neither clone3 nor open_tree, so no sandbox
-# can start under it: under valgrind the spawning tests skip with that reason
+# can start under it: the valgrind leg leaves out the parts that start sandboxes
 # (whatever CONTAINMENT_MUST_WORK says) and everything else runs; the same tests
 # run natively and under ASan, which handle those calls.
 # Commas inside compiler flags and $ inside single-quoted inner scripts are meant.
@@ -182,7 +182,13 @@ fi
 
 for t in "${tests[@]}"; do
   run "$t (native)" "$build/$t"
-  run "$t (valgrind)" env CONTAINMENT_C_VALGRIND=1 "${valgrind[@]}" "$build/$t"
+  # valgrind 3.19 implements neither clone3 nor open_tree: no sandbox starts under
+  # it. test_run starts one in every test, so its valgrind leg would check nothing;
+  # the others run their parts that start no sandbox. Everything runs natively and
+  # under ASan (with LeakSanitizer).
+  if [ "$t" != test_run ]; then
+    run "$t (valgrind)" env CONTAINMENT_C_VALGRIND=1 "${valgrind[@]}" "$build/$t"
+  fi
   run "$t (asan)" "$build/$t.asan"
 done
 
