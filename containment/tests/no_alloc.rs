@@ -228,3 +228,139 @@ fn the_child_side_never_allocates_when_failing() {
     }
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+/// The child side's source uses nothing that allocates or locks: a static check
+/// that catches a regression before any run does (the `#[cfg(test)]` parts of the
+/// files are left out).
+#[test]
+fn child_side_source_uses_no_allocating_or_locking_api() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/child");
+    let forbidden = [
+        "format!",
+        "String::",
+        "Vec::",
+        "vec!",
+        "Box::",
+        ".to_string(",
+        ".to_owned(",
+        "println!",
+        "eprintln!",
+        "Mutex",
+        "RwLock",
+        ".lock(",
+        "OnceLock",
+        "panic!",
+        ".unwrap(",
+        ".expect(",
+        "std::fs::",
+        "std::io::",
+        "std::env::",
+    ];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (n, line) in code.lines().enumerate() {
+            let line = line.split("//").next().unwrap();
+            for f in forbidden {
+                assert!(!line.contains(f), "{}:{}: `{f}` in the child side: {line}", path.display(), n + 1);
+            }
+        }
+    }
+}
+
+/// At run time: under `strace -f`, the sandbox's init and program processes make
+/// no `futex` call (no lock taken, contended or not) between `clone3` and
+/// `execve`.
+#[test]
+fn child_side_takes_no_lock() {
+    if !require_root() {
+        return;
+    }
+    if let Ok(mode) = std::env::var("CONTAINMENT_NOLOCK_CHILD") {
+        // Under strace: spawn sandboxes exercising the child side, from several
+        // threads (the allocator and std's locks are busy in the supervisor).
+        let _ = mode;
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let out = Sandbox::new()
+                        .memory("64M".parse().unwrap())
+                        .hostname("nolock")
+                        .command("/bin/true")
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success());
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        return;
+    }
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        if std::env::var("CONTAINMENT_MUST_WORK").as_deref() == Ok("1") {
+            panic!("needs strace (CONTAINMENT_MUST_WORK=1 forbids skipping)");
+        }
+        eprintln!("skipped: needs strace");
+        return;
+    }
+    let log = std::env::temp_dir().join(format!("ctm-nolock-{}.strace", std::process::id()));
+    let status = std::process::Command::new("strace")
+        // Pids as the host sees them, also those returned inside a PID namespace.
+        .args(["-f", "-qq", "--decode-pids=pidns", "-e", "trace=clone,clone3,futex,execve", "-o"])
+        .arg(&log)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "child_side_takes_no_lock", "--test-threads=1"])
+        .env("CONTAINMENT_NOLOCK_CHILD", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the traced run failed: {status}");
+    let trace = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    // Children made by a process-making clone (not a thread), and whether each has
+    // called execve yet, in the order of the trace.
+    // A call interrupted by another thread's shows as "<unfinished ...>" and later
+    // "<... clone3 resumed> ... = PID": remember whether it was a thread.
+    let mut children = std::collections::HashMap::<i32, bool>::new();
+    let mut pending_thread = std::collections::HashMap::<i32, bool>::new();
+    let mut futexes_before_exec = Vec::new();
+    // "= 2 /* 4242 in strace's PID NS */" for a pid returned inside a namespace.
+    let returned = |call: &str| {
+        let r = call.rsplit_once("= ")?.1.trim();
+        match r.split_once("/* ") {
+            Some((_, host)) => host.split_whitespace().next()?.parse::<i32>().ok(),
+            None => r.parse::<i32>().ok(),
+        }
+    };
+    for line in trace.lines() {
+        let Some((pid, call)) = line.split_once(' ') else { continue };
+        let Ok(pid) = pid.trim().parse::<i32>() else { continue };
+        let call = call.trim_start();
+        let starts_clone = call.starts_with("clone3(") || call.starts_with("clone(");
+        let resumes_clone = call.starts_with("<... clone3 resumed>") || call.starts_with("<... clone resumed>");
+        if starts_clone && call.contains("<unfinished") {
+            pending_thread.insert(pid, call.contains("CLONE_THREAD"));
+        } else if starts_clone || resumes_clone {
+            let thread =
+                if starts_clone { call.contains("CLONE_THREAD") } else { pending_thread.remove(&pid).unwrap_or(true) };
+            match returned(call) {
+                Some(child) if child > 0 && !thread => {
+                    children.insert(child, false);
+                }
+                _ => {}
+            }
+        } else if call.starts_with("execve(") {
+            if let Some(done) = children.get_mut(&pid) {
+                *done = true;
+            }
+        } else if call.starts_with("futex(") && children.get(&pid) == Some(&false) {
+            futexes_before_exec.push(line.to_string());
+        }
+    }
+    assert!(children.len() >= 8, "expected the inits and programs of 4 sandboxes in the trace: {children:?}");
+    assert!(futexes_before_exec.is_empty(), "futex calls in the child side:\n{}", futexes_before_exec.join("\n"));
+}
