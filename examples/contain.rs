@@ -1,13 +1,19 @@
-//! `contain`: run a program in a sandbox from the command line.
+//! `contain`: run a program in a sandbox from the command line, or keep named
+//! sandboxes running and run programs in them.
 //!
 //! ```text
 //! contain [OPTIONS] [--] PROGRAM [ARGS...]
+//! contain start --name NAME [OPTIONS] [-- PROGRAM [ARGS...]]
+//! contain exec NAME [--cwd DIR] [--env KEY=VALUE]... [--] PROGRAM [ARGS...]
+//! contain stop NAME [--grace SECONDS]
+//! contain list [--json]
 //! ```
 //!
-//! Every option works with one or two dashes, and as `--opt VALUE` or
-//! `--opt=VALUE`. The first argument that is not an option (or the one after `--`)
-//! is the program; the rest are its arguments. The old executor's invocation
-//! works as it did:
+//! A subcommand is recognised only as the first argument; anything else is the
+//! plain form, which runs PROGRAM in a new sandbox until it ends. Every option
+//! works with one or two dashes, and as `--opt VALUE` or `--opt=VALUE`. The first
+//! argument that is not an option (or the one after `--`) is the program; the rest
+//! are its arguments. The old executor's invocation works as it did:
 //!
 //! ```text
 //! contain -chroot DIR -memory-limit 128MB -cpu-core-ids 1,3 -- prog args
@@ -18,20 +24,37 @@
 //! `"oom_killed":true` when the kernel's OOM killer killed a process of the
 //! sandbox under `--memory-limit`.
 //!
-//! Exit code: the program's; 128+N when it died of signal N; 125 when the command
-//! line is bad or the sandbox could not be set up; 126 when the program cannot be
-//! executed; 127 when it is not found. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-//! SIGUSR2 and SIGWINCH sent to `contain` are forwarded to the program.
+//! `contain start` starts a persistent named sandbox (with PROGRAM as its main
+//! program, whose output goes to `--log FILE` or nowhere), prints its init's pid
+//! and exits; `contain exec` runs a program in it; `contain stop` sends SIGTERM to
+//! everything in it, waits up to `--grace` seconds (10 by default), kills what is
+//! left and removes it; `contain list` shows the running ones.
+//!
+//! Exit code of a run and of `exec`: the program's; 128+N when it died of signal
+//! N; 125 when the command line is bad or the sandbox could not be set up (or, for
+//! `exec`, is not running); 126 when the program cannot be executed; 127 when it
+//! is not found. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
+//! sent to `contain` are forwarded to the program. `start`, `stop` and `list` exit
+//! with 0 when they did their work, 125 for a bad command line (and, for `start`,
+//! when the sandbox could not be set up, or 126 or 127 for its program), and 1
+//! when `stop` finds no such sandbox or `stop` or `list` fail.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use containment::{parse_rlimit_spec, BindSpec, Child, Command, Error, Outcome, Rlimit, Sandbox, TmpfsSpec, ValueKind};
+use containment::{
+    parse_rlimit_spec, validate_name, BindSpec, Child, Command, Error, Ipv4Net, Net, Outcome, Rlimit, Running,
+    RunningInfo, Sandbox, Stdio, TmpfsSpec, ValueKind,
+};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -43,6 +66,11 @@ const EXIT_SETUP: u8 = 125;
 const EXIT_NOT_EXECUTABLE: u8 = 126;
 /// Exit code when the program does not exist in the sandbox.
 const EXIT_NOT_FOUND: u8 = 127;
+/// Exit code of `stop` and `list` when they fail (no such sandbox, for `stop`).
+const EXIT_FAILED: u8 = 1;
+
+/// How long `contain stop` waits for the programs to end after SIGTERM.
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
 /// The signals `contain` forwards to the program.
 const FORWARDED: [Signal; 7] = [
@@ -55,73 +83,203 @@ const FORWARDED: [Signal; 7] = [
     Signal::SIGWINCH,
 ];
 
+/// The forms of the command line: the plain run, and the subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Run,
+    Start,
+    Exec,
+    Stop,
+    List,
+}
+
+/// Whether a form takes a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakesProgram {
+    Required,
+    Optional,
+    No,
+}
+
+impl Verb {
+    const SUBCOMMANDS: [Verb; 4] = [Verb::Start, Verb::Exec, Verb::Stop, Verb::List];
+
+    /// The subcommand named by `word`, if any.
+    fn from_word(word: &OsStr) -> Option<Verb> {
+        Verb::SUBCOMMANDS.into_iter().find(|v| v.word().as_bytes() == word.as_bytes())
+    }
+
+    /// The subcommand's word (empty for the plain form).
+    fn word(self) -> &'static str {
+        match self {
+            Verb::Run => "",
+            Verb::Start => "start",
+            Verb::Exec => "exec",
+            Verb::Stop => "stop",
+            Verb::List => "list",
+        }
+    }
+
+    /// The command as the user types it: `contain` or `contain start`.
+    fn command(self) -> String {
+        match self {
+            Verb::Run => "contain".into(),
+            v => format!("contain {}", v.word()),
+        }
+    }
+
+    /// This form's bit in [`Opt::verbs`].
+    fn bit(self) -> u8 {
+        match self {
+            Verb::Run => RUN,
+            Verb::Start => START,
+            Verb::Exec => EXEC,
+            Verb::Stop => STOP,
+            Verb::List => LIST,
+        }
+    }
+
+    fn synopsis(self) -> &'static str {
+        match self {
+            Verb::Run => "contain [OPTIONS] [--] PROGRAM [ARGS...]",
+            Verb::Start => "contain start --name NAME [OPTIONS] [-- PROGRAM [ARGS...]]",
+            Verb::Exec => "contain exec NAME [OPTIONS] [--] PROGRAM [ARGS...]",
+            Verb::Stop => "contain stop NAME [--grace SECONDS]",
+            Verb::List => "contain list [--json]",
+        }
+    }
+
+    fn about(self) -> &'static str {
+        match self {
+            Verb::Run => "Run PROGRAM in a sandbox: new namespaces, a private root, no capabilities.",
+            Verb::Start => {
+                "Start a persistent sandbox named NAME, with PROGRAM as its main program or with none,\n\
+                 print the pid of its init and exit. PROGRAM's output goes to --log FILE or nowhere."
+            }
+            Verb::Exec => {
+                "Run PROGRAM in the running sandbox NAME (its root, namespaces, limits and user),\n\
+                 with this terminal's standard input and output."
+            }
+            Verb::Stop => {
+                "Stop the sandbox NAME: SIGTERM to everything in it, SIGKILL to what is left after\n\
+                 the grace period, then remove its state and cgroups."
+            }
+            Verb::List => "List the running named sandboxes: NAME PID UPTIME LIMITS MEMORY.",
+        }
+    }
+
+    /// How many words (the sandbox's name) come before the program.
+    fn leading_words(self) -> usize {
+        match self {
+            Verb::Exec | Verb::Stop => 1,
+            Verb::Run | Verb::Start | Verb::List => 0,
+        }
+    }
+
+    fn takes_program(self) -> TakesProgram {
+        match self {
+            Verb::Run | Verb::Exec => TakesProgram::Required,
+            Verb::Start => TakesProgram::Optional,
+            Verb::Stop | Verb::List => TakesProgram::No,
+        }
+    }
+}
+
+/// Bits of [`Opt::verbs`]: the forms an option is for.
+const RUN: u8 = 1;
+const START: u8 = 2;
+const EXEC: u8 = 4;
+const STOP: u8 = 8;
+const LIST: u8 = 16;
+/// Options that describe a new sandbox.
+const NEW: u8 = RUN | START;
+const EVERY: u8 = RUN | START | EXEC | STOP | LIST;
+
 /// One command-line option: its name (given with one or two dashes), the name of
-/// its value if it takes one, and one line of help.
+/// its value if it takes one, one line of help, and the forms it is for.
 struct Opt {
     name: &'static str,
     value: Option<&'static str>,
     help: &'static str,
+    verbs: u8,
 }
 
-/// Every option. To add one: a line here, and an arm in [`apply`].
+/// Every option. To add one: a line here, and an arm in [`apply`] (for the
+/// options of a new sandbox) or where its form reads it.
+#[rustfmt::skip]
 const OPTIONS: &[Opt] = &[
-    Opt { name: "chroot", value: Some("DIR"), help: "make the host directory DIR the sandbox's /" },
-    Opt { name: "overlay", value: Some("TEMPLATE"), help: "make / an overlay of TEMPLATE whose changes vanish" },
-    Opt { name: "bind", value: Some("SRC:DST"), help: "bind the host path SRC read-write at DST (repeatable)" },
-    Opt { name: "ro-bind", value: Some("SRC:DST"), help: "bind the host path SRC read-only at DST (repeatable)" },
-    Opt { name: "tmpfs", value: Some("DST[:SIZE]"), help: "mount a fresh tmpfs at DST, of at most SIZE (like 64M)" },
-    Opt { name: "hostname", value: Some("NAME"), help: "the host name inside (default: sandbox)" },
-    Opt { name: "env", value: Some("KEY=VALUE"), help: "set a variable of the program's environment (repeatable)" },
-    Opt { name: "cwd", value: Some("DIR"), help: "the working directory inside the sandbox (default: /)" },
-    Opt { name: "user", value: Some("UID[:GID]"), help: "run the program as UID and GID (GID defaults to UID)" },
-    Opt {
-        name: "memory-limit",
-        value: Some("SIZE"),
-        help: "limit memory to SIZE (like 128MB), no swap; OOM-kill beyond",
-    },
-    Opt { name: "cpu-core-ids", value: Some("LIST"), help: "run only on these CPUs (like 0-3,7)" },
-    Opt { name: "pids-limit", value: Some("N"), help: "allow at most N processes and threads at once" },
-    Opt { name: "cpu-quota", value: Some("CPUS"), help: "cap CPU time at CPUS CPUs' worth (like 0.5)" },
-    Opt {
-        name: "cpu-weight",
-        value: Some("N"),
-        help: "share of CPU time when CPUs are busy, 1 to 10000 (100: default)",
-    },
-    Opt { name: "timeout", value: Some("SECONDS"), help: "kill the sandbox after SECONDS of wall time (like 2.5)" },
-    Opt {
-        name: "rlimit",
-        value: Some("NAME=VALUE"),
-        help: "set a resource limit, like nofile=256 or as=512M (repeatable)",
-    },
-    Opt {
-        name: "cgroup-parent",
-        value: Some("PATH"),
-        help: "create the sandbox's cgroups under PATH (default: containment)",
-    },
-    Opt { name: "json-status", value: Some("FILE"), help: "write how the program ended to FILE as one JSON line" },
-    Opt { name: "help", value: None, help: "print this help and exit (also -h)" },
-    Opt { name: "version", value: None, help: "print the version and exit" },
+    Opt { name: "name", value: Some("NAME"), help: "the sandbox's name (A-Z a-z 0-9 . _ -, up to 64)", verbs: START },
+    Opt { name: "log", value: Some("FILE"), help: "append the program's output and errors to FILE", verbs: START },
+    Opt { name: "chroot", value: Some("DIR"), help: "make the host directory DIR the sandbox's /", verbs: NEW },
+    Opt { name: "overlay", value: Some("TEMPLATE"), help: "make / an overlay of TEMPLATE whose changes vanish", verbs: NEW },
+    Opt { name: "bind", value: Some("SRC:DST"), help: "bind the host path SRC read-write at DST (repeatable)", verbs: NEW },
+    Opt { name: "ro-bind", value: Some("SRC:DST"), help: "bind the host path SRC read-only at DST (repeatable)", verbs: NEW },
+    Opt { name: "tmpfs", value: Some("DST[:SIZE]"), help: "mount a fresh tmpfs at DST, of at most SIZE (like 64M)", verbs: NEW },
+    Opt { name: "hostname", value: Some("NAME"), help: "the host name inside (default: sandbox)", verbs: NEW },
+    Opt { name: "env", value: Some("KEY=VALUE"), help: "set a variable of the program's environment (repeatable)", verbs: NEW | EXEC },
+    Opt { name: "cwd", value: Some("DIR"), help: "the working directory inside the sandbox (default: /)", verbs: NEW | EXEC },
+    Opt { name: "user", value: Some("UID[:GID]"), help: "run the programs as UID and GID (GID defaults to UID)", verbs: NEW | EXEC },
+    Opt { name: "memory-limit", value: Some("SIZE"), help: "limit memory to SIZE (like 128MB), no swap; OOM-kill beyond", verbs: NEW },
+    Opt { name: "cpu-core-ids", value: Some("LIST"), help: "run only on these CPUs (like 0-3,7)", verbs: NEW },
+    Opt { name: "pids-limit", value: Some("N"), help: "allow at most N processes and threads at once", verbs: NEW },
+    Opt { name: "cpu-quota", value: Some("CPUS"), help: "cap CPU time at CPUS CPUs' worth (like 0.5)", verbs: NEW },
+    Opt { name: "cpu-weight", value: Some("N"), help: "share of CPU time when CPUs are busy, 1 to 10000 (100: default)", verbs: NEW },
+    Opt { name: "timeout", value: Some("SECONDS"), help: "kill the sandbox after SECONDS of wall time (like 2.5)", verbs: NEW },
+    Opt { name: "rlimit", value: Some("NAME=VALUE"), help: "set a resource limit, like nofile=256 or as=512M (repeatable)", verbs: NEW },
+    Opt { name: "cgroup-parent", value: Some("PATH"), help: "create the sandbox's cgroups under PATH (default: containment)", verbs: NEW },
+    Opt { name: "net", value: Some("host|none"), help: "the host's network, or only lo (the default)", verbs: NEW },
+    Opt { name: "network-address", value: Some("A/P"), help: "an eth0 with address A/P (like 10.77.0.17/24); needs --bridge", verbs: NEW },
+    Opt { name: "bridge", value: Some("BR"), help: "the host bridge eth0 is attached to; needs --network-address", verbs: NEW },
+    Opt { name: "gateway", value: Some("IP"), help: "the default route's gateway (default: the bridge's address)", verbs: NEW },
+    Opt { name: "mtu", value: Some("N"), help: "the MTU of eth0, 68 to 65535 (default: the bridge's)", verbs: NEW },
+    Opt { name: "create-bridge", value: Some("A/P"), help: "create the bridge with address A/P when it is missing", verbs: NEW },
+    Opt { name: "json-status", value: Some("FILE"), help: "write how the program ended to FILE as one JSON line", verbs: RUN },
+    Opt { name: "grace", value: Some("SECONDS"), help: "how long programs have to end after SIGTERM (default: 10)", verbs: STOP },
+    Opt { name: "json", value: None, help: "print a JSON array instead of a table", verbs: LIST },
+    Opt { name: "help", value: None, help: "print this help and exit (also -h)", verbs: EVERY },
+    Opt { name: "version", value: None, help: "print the version and exit", verbs: EVERY },
 ];
 
 /// The options as given, each with its value (empty for flags), in order.
 type Opts = Vec<(&'static Opt, OsString)>;
 
+/// The words of a command line that are not options.
+struct Line {
+    /// The words before the program: the sandbox's name for `exec` and `stop`.
+    words: Vec<OsString>,
+    /// The program and its arguments.
+    program: Option<(OsString, Vec<OsString>)>,
+}
+
 /// What the command line asks for.
 enum Parsed {
-    /// Run the program with these arguments.
-    Run(OsString, Vec<OsString>),
+    Line(Line),
     Help,
     Version,
 }
 
+/// The network options, checked together once all are read.
+#[derive(Default)]
+struct NetOpts {
+    /// `--net`: host or none.
+    mode: Option<(&'static str, Net)>,
+    address: Option<Ipv4Net>,
+    bridge: Option<String>,
+    gateway: Option<Ipv4Addr>,
+    mtu: Option<u32>,
+    create: Option<Ipv4Net>,
+}
+
 /// What is being built from the options: the sandbox, and what goes on the command.
+#[derive(Default)]
 struct Builder {
     sandbox: Sandbox,
     env: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
+    net: NetOpts,
 }
 
-/// Why `contain` did not get to run the program to its end.
+/// Why `contain` did not get to do what it was asked.
 struct Failure {
     code: u8,
     message: String,
@@ -130,6 +288,10 @@ struct Failure {
 impl Failure {
     fn setup(message: impl Into<String>) -> Failure {
         Failure { code: EXIT_SETUP, message: message.into() }
+    }
+
+    fn failed(message: impl Into<String>) -> Failure {
+        Failure { code: EXIT_FAILED, message: message.into() }
     }
 }
 
@@ -145,101 +307,447 @@ impl From<Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1).peekable();
+    let verb = args.peek().and_then(|a| Verb::from_word(a)).unwrap_or(Verb::Run);
+    if verb != Verb::Run {
+        args.next();
+    }
     let mut opts = Opts::new();
-    let end = match parse_args(std::env::args_os().skip(1), &mut opts) {
+    let line = match parse_args(verb, args, &mut opts) {
         Ok(Parsed::Help) => {
-            print!("{}", usage());
+            say(&usage(verb));
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Version) => {
-            println!("contain {}", env!("CARGO_PKG_VERSION"));
+            say(&format!("contain {}\n", env!("CARGO_PKG_VERSION")));
             return ExitCode::SUCCESS;
         }
-        Ok(Parsed::Run(program, args)) => build(&opts, program, &args).and_then(|mut cmd| supervise(&mut cmd)),
-        Err(message) => Err(Failure::setup(format!("{message} (see contain --help)"))),
+        Ok(Parsed::Line(line)) => Ok(line),
+        Err(message) => Err(Failure::setup(format!("{message} (see {} --help)", verb.command()))),
     };
-    if let Err(f) = &end {
-        eprintln!("contain: {}", f.message);
-    }
-    // Also after a bad command line, if the option came before the mistake.
-    if let Some((_, path)) = opts.iter().rev().find(|(o, _)| o.name == "json-status") {
-        let mut line = status_json(&end);
-        line.push('\n');
-        if let Err(e) = std::fs::write(path, line) {
-            eprintln!("contain: --json-status {}: {e}", Path::new(path).display());
-        }
-    }
-    ExitCode::from(match &end {
-        Ok(outcome) => u8::try_from(outcome.status.shell_code()).unwrap_or(u8::MAX),
-        Err(f) => f.code,
+    let code = match verb {
+        Verb::Run => run(line, &opts),
+        Verb::Start => finish(line.and_then(|l| start(l, &opts))),
+        Verb::Exec => finish(line.and_then(|l| exec(l, &opts))),
+        Verb::Stop => finish(line.and_then(|l| stop(&l, &opts))),
+        Verb::List => finish(line.and_then(|_| list(&opts))),
+    };
+    ExitCode::from(code)
+}
+
+/// Prints `text` on standard output; a closed or broken output is not an error
+/// worth more than the exit code.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Prints `contain: message` on standard error.
+fn complain(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "contain: {message}");
+}
+
+/// The exit code of a subcommand's result, after printing its failure.
+fn finish(end: Result<u8, Failure>) -> u8 {
+    end.unwrap_or_else(|f| {
+        complain(&f.message);
+        f.code
     })
 }
 
-/// Splits the command line into options (pushed on `opts`) and the program with its
-/// arguments.
-fn parse_args(args: impl IntoIterator<Item = OsString>, opts: &mut Opts) -> Result<Parsed, String> {
+/// Splits the command line of `verb` into options (pushed on `opts`), the words
+/// before the program, and the program with its arguments.
+fn parse_args(verb: Verb, args: impl IntoIterator<Item = OsString>, opts: &mut Opts) -> Result<Parsed, String> {
     let mut args = args.into_iter();
+    let mut words = Vec::new();
     while let Some(arg) = args.next() {
         let bytes = arg.as_bytes();
-        if bytes == b"--" {
-            let program = args.next().ok_or("no program given after --")?;
-            return Ok(Parsed::Run(program, args.collect()));
+        let dashes = bytes == b"--";
+        if dashes || bytes.len() < 2 || bytes[0] != b'-' {
+            if !dashes && words.len() < verb.leading_words() {
+                words.push(arg);
+                continue;
+            }
+            let program = if dashes { args.next() } else { Some(arg) };
+            return line(verb, words, program.map(|p| (p, args.collect())), dashes);
         }
-        if bytes.len() < 2 || bytes[0] != b'-' {
-            return Ok(Parsed::Run(arg, args.collect()));
-        }
-        let body = bytes.strip_prefix(b"--").unwrap_or(&bytes[1..]);
-        let (name, inline) = match body.iter().position(|&b| b == b'=') {
-            Some(i) => (&body[..i], Some(OsStr::from_bytes(&body[i + 1..]).to_os_string())),
-            None => (body, None),
-        };
-        let name = if name == b"h" { b"help".as_slice() } else { name };
-        let shown = String::from_utf8_lossy(name);
-        let Some(opt) = OPTIONS.iter().find(|o| o.name.as_bytes() == name) else {
-            return Err(format!("unknown option {:?}", arg.to_string_lossy()));
-        };
-        let value = match (opt.value, inline) {
-            (Some(_), Some(v)) => v,
-            (Some(_), None) => args.next().ok_or_else(|| format!("option --{shown} needs a value"))?,
-            (None, Some(_)) => return Err(format!("option --{shown} takes no value")),
-            (None, None) => OsString::new(),
-        };
+        let (opt, value) = parse_option(verb, &arg, &mut args)?;
         match opt.name {
             "help" => return Ok(Parsed::Help),
             "version" => return Ok(Parsed::Version),
             _ => opts.push((opt, value)),
         }
     }
-    Err("no program given".into())
+    line(verb, words, None, false)
 }
 
-/// The text of `--help`.
-fn usage() -> String {
-    let mut s = String::from(
-        "Usage: contain [OPTIONS] [--] PROGRAM [ARGS...]\n\
-         Run PROGRAM in a sandbox: new namespaces, a private root, no capabilities.\n\n\
-         Options (with one or two dashes, as --opt VALUE or --opt=VALUE):\n",
-    );
-    for o in OPTIONS {
+/// Parses the option `arg` (with its value, inline or the next argument).
+fn parse_option(
+    verb: Verb,
+    arg: &OsStr,
+    args: &mut impl Iterator<Item = OsString>,
+) -> Result<(&'static Opt, OsString), String> {
+    let bytes = arg.as_bytes();
+    let body = bytes.strip_prefix(b"--").unwrap_or(&bytes[1..]);
+    let (name, inline) = match body.iter().position(|&b| b == b'=') {
+        Some(i) => (&body[..i], Some(OsStr::from_bytes(&body[i + 1..]).to_os_string())),
+        None => (body, None),
+    };
+    let name = if name == b"h" { b"help".as_slice() } else { name };
+    let shown = String::from_utf8_lossy(name);
+    let Some(opt) = OPTIONS.iter().find(|o| o.name.as_bytes() == name) else {
+        return Err(format!("unknown option {:?}", arg.to_string_lossy()));
+    };
+    if opt.verbs & verb.bit() == 0 {
+        return Err(not_for(opt, verb));
+    }
+    let value = match (opt.value, inline) {
+        (Some(_), Some(v)) => v,
+        (Some(_), None) => args.next().ok_or_else(|| format!("option --{shown} needs a value"))?,
+        (None, Some(_)) => return Err(format!("option --{shown} takes no value")),
+        (None, None) => OsString::new(),
+    };
+    Ok((opt, value))
+}
+
+/// Why `opt` is refused on the command line of `verb`.
+fn not_for(opt: &Opt, verb: Verb) -> String {
+    let forms: Vec<String> = [Verb::Run, Verb::Start, Verb::Exec, Verb::Stop, Verb::List]
+        .into_iter()
+        .filter(|v| opt.verbs & v.bit() != 0)
+        .map(|v| if v == Verb::Run { "a run (contain PROGRAM)".to_string() } else { v.command() })
+        .collect();
+    format!("option --{} is not for {}; it is for {}", opt.name, verb.command(), forms.join(", "))
+}
+
+/// Checks the words and the program of `verb`'s command line.
+fn line(
+    verb: Verb,
+    words: Vec<OsString>,
+    program: Option<(OsString, Vec<OsString>)>,
+    after_dashes: bool,
+) -> Result<Parsed, String> {
+    if words.len() < verb.leading_words() {
+        return Err(format!("{} needs the sandbox's NAME", verb.word()));
+    }
+    match (verb.takes_program(), program) {
+        (TakesProgram::Required, None) if after_dashes => Err("no program given after --".into()),
+        (TakesProgram::Required, None) => Err("no program given".into()),
+        (TakesProgram::No, Some((word, _))) => {
+            Err(format!("unexpected argument {:?}: {} takes no program", word.to_string_lossy(), verb.command()))
+        }
+        (_, program) => Ok(Parsed::Line(Line { words, program })),
+    }
+}
+
+/// The text of `--help` for `verb`.
+fn usage(verb: Verb) -> String {
+    let mut s = format!("Usage: {}\n", verb.synopsis());
+    if verb == Verb::Run {
+        for v in Verb::SUBCOMMANDS {
+            let _ = writeln!(s, "       {}", v.synopsis());
+        }
+    }
+    let _ = write!(s, "{}\n\nOptions (with one or two dashes, as --opt VALUE or --opt=VALUE):\n", verb.about());
+    for o in OPTIONS.iter().filter(|o| o.verbs & verb.bit() != 0) {
         let head = match o.value {
             Some(v) => format!("--{} {v}", o.name),
             None => format!("--{}", o.name),
         };
         let _ = writeln!(s, "  {head:<26} {}", o.help);
     }
-    s.push_str(
-        "\nExit code: the program's; 128+N if it died of signal N; 125 if the command line is bad\n\
-         or the sandbox could not be set up; 126 if PROGRAM cannot be executed; 127 if it is not found.\n",
-    );
+    match verb {
+        Verb::Run => s.push_str(
+            "\nExit code: the program's; 128+N if it died of signal N; 125 if the command line is bad\n\
+             or the sandbox could not be set up; 126 if PROGRAM cannot be executed; 127 if it is not found.\n\
+             Each subcommand (start, exec, stop, list) has its own help: contain start --help.\n",
+        ),
+        Verb::Exec => s.push_str(
+            "\nExit code: the program's; 128+N if it died of signal N; 125 if the command line is bad\n\
+             or no sandbox NAME is running; 126 if PROGRAM cannot be executed; 127 if it is not found.\n",
+        ),
+        Verb::Start => s.push_str(
+            "\nExit code: 0 once it runs; 125 if the command line is bad or the sandbox could not be set up;\n\
+             126 if PROGRAM cannot be executed; 127 if it is not found.\n",
+        ),
+        Verb::Stop => {
+            s.push_str("\nExit code: 0 once stopped; 1 if no sandbox NAME is running; 125 for a bad command line.\n")
+        }
+        Verb::List => s.push_str("\nExit code: 0; 1 if the sandboxes cannot be listed; 125 for a bad command line.\n"),
+    }
     s
 }
 
-/// Builds the command from the options, the program and its arguments.
-fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, Failure> {
-    let mut b = Builder { sandbox: Sandbox::new(), env: Vec::new(), cwd: None };
-    for (opt, value) in opts {
-        apply(&mut b, opt.name, value).map_err(|e| Failure::setup(format!("--{}: {e}", opt.name)))?;
+/// The value of the last `--name` option given, if any.
+fn last_value<'a>(opts: &'a Opts, name: &str) -> Option<&'a OsStr> {
+    opts.iter().rev().find(|(o, _)| o.name == name).map(|(_, v)| v.as_os_str())
+}
+
+/// The exit code that tells how the program ended.
+fn exit_code(outcome: &Outcome) -> u8 {
+    u8::try_from(outcome.status.shell_code()).unwrap_or(u8::MAX)
+}
+
+/// The plain form: runs the program to its end in a new sandbox; writes
+/// `--json-status`.
+fn run(line: Result<Line, Failure>, opts: &Opts) -> u8 {
+    let end = line.and_then(|line| {
+        let (program, args) = line.program.ok_or_else(|| Failure::setup("no program given"))?;
+        let mut cmd = build(opts, program, &args)?;
+        supervise(|| cmd.spawn())
+    });
+    if let Err(f) = &end {
+        complain(&f.message);
     }
+    // Also after a bad command line, if the option came before the mistake.
+    if let Some(path) = last_value(opts, "json-status") {
+        let mut line = status_json(&end);
+        line.push('\n');
+        if let Err(e) = std::fs::write(path, line) {
+            complain(&format!("--json-status {}: {e}", Path::new(path).display()));
+        }
+    }
+    match &end {
+        Ok(outcome) => exit_code(outcome),
+        Err(f) => f.code,
+    }
+}
+
+/// `contain start`: starts a persistent named sandbox, prints its init's pid.
+fn start(line: Line, opts: &Opts) -> Result<u8, Failure> {
+    let name =
+        last_value(opts, "name").ok_or_else(|| Failure::setup("start needs --name NAME (see contain start --help)"))?;
+    let name = checked_name(name).map_err(|e| Failure::setup(format!("--name: {e}")))?;
+    let b = build_sandbox(opts)?;
+    let sandbox = b.sandbox.name(name).persistent(true);
+    let mut running = match line.program {
+        Some((program, args)) => {
+            let (out, err) = program_output(opts)?;
+            let mut cmd = sandbox.command(program);
+            cmd.args(args).envs(b.env).stdin(Stdio::null()).stdout(out).stderr(err);
+            if let Some(dir) = b.cwd {
+                cmd.current_dir(dir);
+            }
+            cmd.start()?
+        }
+        None => {
+            if let Some((o, _)) = opts.iter().find(|(o, _)| matches!(o.name, "env" | "cwd" | "log")) {
+                return Err(Failure::setup(format!(
+                    "--{} is for the main program, and none is given (contain start --name NAME -- PROGRAM)",
+                    o.name
+                )));
+            }
+            with_null_stdio(|| sandbox.start())??
+        }
+    };
+    let pid = running.pid();
+    running.detach()?;
+    say(&format!("{pid}\n"));
+    Ok(0)
+}
+
+/// Where the main program of `contain start` writes: `--log FILE` (appended to)
+/// for both its output and its errors, or `/dev/null`.
+fn program_output(opts: &Opts) -> Result<(Stdio, Stdio), Failure> {
+    let Some(path) = last_value(opts, "log") else { return Ok((Stdio::null(), Stdio::null())) };
+    let shown = Path::new(path).display();
+    let file = File::options()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Failure::setup(format!("--log {shown}: {e}")))?;
+    let copy = file.try_clone().map_err(|e| Failure::setup(format!("--log {shown}: {e}")))?;
+    Ok((file.into(), copy.into()))
+}
+
+/// Runs `f` with this process's descriptors 0, 1 and 2 on `/dev/null`, and puts
+/// them back after. A sandbox started without a program keeps the descriptors 0-2
+/// its init inherited for as long as it runs: they must not be the caller's
+/// terminal or pipes, or a reader of `contain start`'s output would wait for the
+/// sandbox to end.
+fn with_null_stdio<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
+    let null = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| Failure::setup(format!("opening /dev/null: {e}")))?;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let saved: [Option<OwnedFd>; 3] = [
+        std::io::stdin().as_fd().try_clone_to_owned().ok(),
+        std::io::stdout().as_fd().try_clone_to_owned().ok(),
+        std::io::stderr().as_fd().try_clone_to_owned().ok(),
+    ];
+    let redirect = |fd: usize, to: &dyn AsFd| match fd {
+        0 => nix::unistd::dup2_stdin(to),
+        1 => nix::unistd::dup2_stdout(to),
+        _ => nix::unistd::dup2_stderr(to),
+    };
+    for fd in 0..3 {
+        redirect(fd, &null).map_err(|e| Failure::setup(format!("redirecting descriptor {fd}: {e}")))?;
+    }
+    let result = f();
+    // A descriptor that was closed stays on /dev/null.
+    for (fd, old) in saved.iter().enumerate() {
+        if let Some(old) = old {
+            let _ = redirect(fd, old);
+        }
+    }
+    Ok(result)
+}
+
+/// The sandbox's name in `name`, checked.
+fn checked_name(name: &OsStr) -> Result<&str, Error> {
+    let text = utf8(name, ValueKind::Argument)?;
+    validate_name(text)?;
+    Ok(text)
+}
+
+/// The sandbox's name, the first word of `exec` and `stop`.
+fn name_word(line: &Line) -> Result<&str, Failure> {
+    let word = line.words.first().ok_or_else(|| Failure::setup("no sandbox NAME given"))?;
+    checked_name(word).map_err(|e| Failure::setup(format!("the sandbox's name: {e}")))
+}
+
+/// `contain exec`: runs a program in a running sandbox to its end.
+fn exec(line: Line, opts: &Opts) -> Result<u8, Failure> {
+    let name = name_word(&line)?;
+    // Bad values are reported before the sandbox is looked for.
+    for (opt, value) in opts {
+        match opt.name {
+            "user" => drop(parse_user(value).map_err(|e| Failure::setup(format!("--user: {e}")))?),
+            "env" => drop(parse_env(value).map_err(|e| Failure::setup(format!("--env: {e}")))?),
+            _ => {}
+        }
+    }
+    let running = Running::open(name).map_err(|e| match e {
+        Error::InvalidConfig(m) => Failure::setup(m),
+        e => Failure::from(e),
+    })?;
+    let (program, args) = line.program.as_ref().ok_or_else(|| Failure::setup("no program given"))?;
+    let mut cmd = running.command(program);
+    cmd.args(args);
+    for (opt, value) in opts {
+        match opt.name {
+            "env" => {
+                let (k, v) = parse_env(value).map_err(|e| Failure::setup(format!("--env: {e}")))?;
+                cmd.env(k, v);
+            }
+            "cwd" => {
+                cmd.current_dir(value);
+            }
+            "user" => {
+                let (uid, gid) = parse_user(value).map_err(|e| Failure::setup(format!("--user: {e}")))?;
+                cmd.user(uid, gid);
+            }
+            _ => {}
+        }
+    }
+    let outcome = supervise(|| cmd.spawn())?;
+    Ok(exit_code(&outcome))
+}
+
+/// `contain stop`: stops a running sandbox.
+fn stop(line: &Line, opts: &Opts) -> Result<u8, Failure> {
+    let name = name_word(line)?;
+    let grace = match last_value(opts, "grace") {
+        Some(v) => parse_grace(v).map_err(|e| Failure::setup(format!("--grace: {e}")))?,
+        None => DEFAULT_GRACE,
+    };
+    let running = Running::open(name).map_err(|e| match e {
+        Error::InvalidConfig(m) => Failure::failed(m),
+        e => Failure::failed(format!("opening the sandbox {name}: {e}")),
+    })?;
+    running.stop(grace).map_err(|e| Failure::failed(format!("stopping the sandbox {name}: {e}")))?;
+    Ok(0)
+}
+
+/// `contain list`: prints the running sandboxes, as a table or JSON.
+fn list(opts: &Opts) -> Result<u8, Failure> {
+    let all = containment::list().map_err(|e| Failure::failed(format!("listing the sandboxes: {e}")))?;
+    let json = opts.iter().any(|(o, _)| o.name == "json");
+    say(&if json { list_json(&all) } else { list_table(&all) });
+    Ok(0)
+}
+
+/// The sandboxes as a table with a header line, columns aligned.
+fn list_table(all: &[RunningInfo]) -> String {
+    let mut rows = vec![["NAME", "PID", "UPTIME", "LIMITS", "MEMORY"].map(String::from)];
+    for s in all {
+        rows.push([
+            s.name.clone(),
+            s.pid.to_string(),
+            duration_text(s.uptime),
+            if s.limits.is_empty() { "-".into() } else { s.limits.clone() },
+            s.memory_current.map_or("-".into(), size_text),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut text = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let _ = write!(text, "{cell:<w$}  ", w = widths[i]);
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The sandboxes as one JSON array, one object each.
+fn list_json(all: &[RunningInfo]) -> String {
+    let items: Vec<String> = all
+        .iter()
+        .map(|s| {
+            format!(
+                "{{\"name\":{},\"pid\":{},\"uptime_s\":{},\"limits\":{},\"memory_bytes\":{}}}",
+                json_string(&s.name),
+                s.pid,
+                s.uptime.as_secs(),
+                json_string(&s.limits),
+                s.memory_current.map_or("null".to_string(), |m| m.to_string())
+            )
+        })
+        .collect();
+    format!("[{}]\n", items.join(","))
+}
+
+/// `3725s` as `1h02m05s`.
+fn duration_text(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m{seconds:02}s"),
+        (0, _, _) => format!("{hours}h{minutes:02}m{seconds:02}s"),
+        _ => format!("{days}d{hours:02}h{minutes:02}m"),
+    }
+}
+
+/// A number of bytes with a binary unit: `512B`, `12.3M`.
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
+}
+
+/// Builds the command of a run from the options, the program and its arguments.
+fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, Failure> {
+    let b = build_sandbox(opts)?;
     let mut cmd = b.sandbox.command(program);
     cmd.args(args).envs(b.env);
     if let Some(dir) = b.cwd {
@@ -248,8 +756,23 @@ fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, F
     Ok(cmd)
 }
 
+/// Builds a new sandbox's description from the options (and what goes on its
+/// main program's command).
+fn build_sandbox(opts: &Opts) -> Result<Builder, Failure> {
+    let mut b = Builder { sandbox: Sandbox::new(), ..Builder::default() };
+    for (opt, value) in opts {
+        apply(&mut b, opt.name, value).map_err(|e| Failure::setup(format!("--{}: {e}", opt.name)))?;
+    }
+    let net = std::mem::take(&mut b.net);
+    if let Some(net) = net.resolve().map_err(|m| Failure::setup(format!("{m} (see contain --help)")))? {
+        b.sandbox = std::mem::take(&mut b.sandbox).net(net);
+    }
+    Ok(b)
+}
+
 /// Applies one option to what is being built. (On an error the builder is left
-/// half-made: the caller gives up on it.)
+/// half-made: the caller gives up on it.) Options that are not about a new
+/// sandbox are left alone.
 fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
     let sandbox = std::mem::take(&mut b.sandbox);
     b.sandbox = match name {
@@ -295,11 +818,107 @@ fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
             sandbox.rlimit(resource, limit)
         }
         "cgroup-parent" => sandbox.cgroup_parent(value),
-        // Read by `main` once the program has ended.
-        "json-status" => sandbox,
-        _ => return Err(Error::InvalidConfig(format!("option --{name} is not implemented"))),
+        "net" => {
+            b.net.mode = Some(parse_net_mode(value)?);
+            sandbox
+        }
+        "network-address" => {
+            b.net.address = Some(parse_ipv4_net(value)?);
+            sandbox
+        }
+        "bridge" => {
+            b.net.bridge = Some(utf8(value, ValueKind::Argument)?.to_string());
+            sandbox
+        }
+        "gateway" => {
+            b.net.gateway = Some(parse_gateway(value)?);
+            sandbox
+        }
+        "mtu" => {
+            let mtu = parse_count(value, 68..=65_535, "an MTU from 68 to 65535")?;
+            b.net.mtu = Some(u32::try_from(mtu).unwrap_or(u32::MAX));
+            sandbox
+        }
+        "create-bridge" => {
+            b.net.create = Some(parse_ipv4_net(value)?);
+            sandbox
+        }
+        // Read by their forms, not part of the sandbox.
+        _ => sandbox,
     };
     Ok(())
+}
+
+impl NetOpts {
+    /// The network the options ask for, if any; an error when they do not go
+    /// together.
+    fn resolve(self) -> Result<Option<Net>, String> {
+        let bridge_opts = [
+            ("network-address", self.address.is_some()),
+            ("bridge", self.bridge.is_some()),
+            ("gateway", self.gateway.is_some()),
+            ("mtu", self.mtu.is_some()),
+            ("create-bridge", self.create.is_some()),
+        ];
+        let first = bridge_opts.iter().find(|(_, given)| *given).map(|(name, _)| *name);
+        let Some(first) = first else { return Ok(self.mode.map(|(_, net)| net)) };
+        if let Some((mode, _)) = self.mode {
+            return Err(format!(
+                "--net {mode} conflicts with --{first}: the bridge options give the sandbox its own eth0 on a bridge"
+            ));
+        }
+        match (self.address, self.bridge) {
+            (Some(address), Some(bridge)) => {
+                let mut net = Net::bridge(bridge, address);
+                if let Some(g) = self.gateway {
+                    net = net.gateway(g);
+                }
+                if let Some(m) = self.mtu {
+                    net = net.mtu(m);
+                }
+                if let Some(c) = self.create {
+                    net = net.create_bridge(c);
+                }
+                Ok(Some(net.into()))
+            }
+            (Some(_), None) => Err("--network-address needs --bridge BR, the bridge the sandbox's eth0 joins".into()),
+            (None, Some(_)) => Err("--bridge needs --network-address A/P, the sandbox's address on it".into()),
+            (None, None) => Err(format!("--{first} needs --network-address A/P and --bridge BR")),
+        }
+    }
+}
+
+/// Parses `--net`: `host` or `none`.
+fn parse_net_mode(value: &OsStr) -> Result<(&'static str, Net), Error> {
+    match value.as_bytes() {
+        b"host" => Ok(("host", Net::host())),
+        b"none" => Ok(("none", Net::none())),
+        _ => Err(invalid(
+            ValueKind::Argument,
+            value,
+            "it is not a network mode",
+            "host or none (for a bridge, --network-address and --bridge)",
+        )),
+    }
+}
+
+/// Parses an interface address such as `10.77.0.17/24` (an IPv6 address gives
+/// the library's [`Error::Unsupported`]).
+fn parse_ipv4_net(value: &OsStr) -> Result<Ipv4Net, Error> {
+    utf8(value, ValueKind::Address)?.parse()
+}
+
+/// Parses a gateway: an IPv4 address such as `10.77.0.1`.
+fn parse_gateway(value: &OsStr) -> Result<Ipv4Addr, Error> {
+    let text = utf8(value, ValueKind::Address)?;
+    if text.parse::<Ipv6Addr>().is_ok() {
+        return Err(Error::Unsupported {
+            feature: "IPv6 addresses",
+            reason: format!("{text:?} is an IPv6 address; only IPv4 gateways like 10.77.0.1 are supported"),
+        });
+    }
+    text.parse()
+        .map_err(|_| invalid(ValueKind::Address, value, "it is not an IPv4 address", "an IPv4 address like 10.77.0.1"))
 }
 
 /// An [`Error::InvalidValue`] about `value`.
@@ -354,14 +973,20 @@ fn parse_quota(value: &OsStr) -> Result<f64, Error> {
 }
 
 /// Parses a timeout in seconds, greater than zero (`0.2`, `30`).
-fn parse_timeout(value: &OsStr) -> Result<std::time::Duration, Error> {
+fn parse_timeout(value: &OsStr) -> Result<Duration, Error> {
     const EXPECTED: &str = "a number of seconds greater than 0, such as 0.5 or 30";
     let secs = parse_decimal(value, EXPECTED)?;
     if secs <= 0.0 {
         return Err(invalid(ValueKind::Number, value, "a timeout must be greater than zero", EXPECTED));
     }
-    std::time::Duration::try_from_secs_f64(secs)
-        .map_err(|_| invalid(ValueKind::Number, value, "it is too large", EXPECTED))
+    Duration::try_from_secs_f64(secs).map_err(|_| invalid(ValueKind::Number, value, "it is too large", EXPECTED))
+}
+
+/// Parses `--grace`: a number of seconds, zero or more (`0`, `2.5`).
+fn parse_grace(value: &OsStr) -> Result<Duration, Error> {
+    const EXPECTED: &str = "a number of seconds, such as 0, 2.5 or 30";
+    let secs = parse_decimal(value, EXPECTED)?;
+    Duration::try_from_secs_f64(secs).map_err(|_| invalid(ValueKind::Number, value, "it is too large", EXPECTED))
 }
 
 /// Parses `NAME=VALUE` for `--rlimit`; an error names the whole specification.
@@ -408,8 +1033,8 @@ fn parse_env(value: &OsStr) -> Result<(OsString, OsString), Error> {
     }
 }
 
-/// Spawns the command and waits for it, forwarding signals to the program.
-fn supervise(cmd: &mut Command) -> Result<Outcome, Failure> {
+/// Spawns the program with `spawn` and waits for it, forwarding signals to it.
+fn supervise(spawn: impl FnOnce() -> Result<Child, Error>) -> Result<Outcome, Failure> {
     let mut mask = SigSet::empty();
     for sig in FORWARDED {
         mask.add(sig);
@@ -418,7 +1043,7 @@ fn supervise(cmd: &mut Command) -> Result<Outcome, Failure> {
     mask.thread_block().map_err(|e| Failure::setup(format!("blocking signals failed: {e}")))?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Failure::setup(format!("signalfd failed: {e}")))?;
-    let mut child = cmd.spawn()?;
+    let mut child = spawn()?;
     loop {
         let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN), PollFd::new(child.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
@@ -443,13 +1068,13 @@ fn forward_signals(sfd: &SignalFd, child: &Child) {
             Ok(Some(info)) => {
                 let signo = info.ssi_signo as i32;
                 if let Err(e) = child.signal(signo) {
-                    eprintln!("contain: forwarding signal {signo} failed: {e}");
+                    complain(&format!("forwarding signal {signo} failed: {e}"));
                 }
             }
             Ok(None) => return,
             Err(Errno::EINTR) => {}
             Err(e) => {
-                eprintln!("contain: reading signals failed: {e}");
+                complain(&format!("reading signals failed: {e}"));
                 return;
             }
         }
@@ -458,7 +1083,7 @@ fn forward_signals(sfd: &SignalFd, child: &Child) {
 
 /// The `--json-status` line (without the newline).
 fn status_json(end: &Result<Outcome, Failure>) -> String {
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let num = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
     let (code, signal, oom, timed_out, wall, user, sys, peak, error) = match end {
         Ok(o) => (

@@ -70,6 +70,8 @@ pub struct Command {
     pub(crate) stdin: Option<Stdio>,
     pub(crate) stdout: Option<Stdio>,
     pub(crate) stderr: Option<Stdio>,
+    /// Ids this program runs as, instead of the sandbox's.
+    pub(crate) user: Option<(u32, u32)>,
     /// Set when the command runs in a sandbox that is already running.
     pub(crate) target: Option<std::sync::Arc<crate::running::JoinTarget>>,
 }
@@ -98,6 +100,7 @@ impl Command {
             stdin: None,
             stdout: None,
             stderr: None,
+            user: None,
             target: None,
         }
     }
@@ -160,6 +163,14 @@ impl Command {
     /// default).
     pub fn inherit_env(&mut self) -> &mut Command {
         self.env_base = EnvBase::Host;
+        self
+    }
+
+    /// Runs this program as `uid` and `gid` inside, instead of the sandbox's user
+    /// (see [`Sandbox::user`](crate::Sandbox::user)); for programs run in a
+    /// running sandbox in particular.
+    pub fn user(&mut self, uid: u32, gid: u32) -> &mut Command {
+        self.user = Some((uid, gid));
         self
     }
 

@@ -34,8 +34,17 @@ impl Lease {
             std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
         }
         loop {
-            let file =
-                File::options().create(true).truncate(false).write(true).open(path).map_err(|e| io("open", path, e))?;
+            let file = match File::options().create(true).truncate(false).write(true).open(path) {
+                Ok(f) => f,
+                // Another process removed the empty directory meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(io("open", path, e)),
+            };
             use std::os::fd::AsRawFd;
             match crate::sys::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) {
                 Ok(()) => {}
@@ -73,6 +82,10 @@ impl Drop for Lease {
         // Unlink while still holding the lock; the lock goes with the descriptor.
         if self.unlink {
             let _ = std::fs::remove_file(&self.path);
+            // And the directory, when it was the last one (a bridge's addresses).
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
 }

@@ -214,6 +214,8 @@ pub struct Child {
     owner: u32,
     /// Removed once the outcome is read, or when the handle is dropped.
     group: Option<Group>,
+    /// For a program run in a running sandbox: its memory group's OOM kills.
+    pub(crate) oom_watch: Option<crate::cgroup::OomWatch>,
     /// What the sandbox holds while it runs (its address on a bridge, its range
     /// of host ids); released once it ended.
     pub(crate) leases: Vec<Lease>,
@@ -243,6 +245,7 @@ impl Child {
             owner: std::process::id(),
             group,
             leases: Vec::new(),
+            oom_watch: None,
             stdin: None,
             stdout: None,
             stderr: None,
@@ -426,7 +429,7 @@ impl Child {
             system,
             peak_memory: memory.and_then(|m| m.peak).or((maxrss > 0).then(|| maxrss as u64 * 1024)),
         };
-        let oom_killed = memory.is_some_and(|m| m.oom_kills > 0);
+        let oom_killed = memory.is_some_and(|m| m.oom_kills > 0) || self.oom_watch.as_ref().is_some_and(|w| w.fired());
         let outcome = Outcome { status, oom_killed, timed_out, usage };
         self.outcome = Some(outcome);
         Ok(outcome)

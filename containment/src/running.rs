@@ -42,7 +42,13 @@ pub(crate) struct JoinTarget {
 #[derive(Debug)]
 enum Init {
     Own(Box<Child>),
-    Foreign { pid: libc::pid_t },
+    Foreign {
+        pid: libc::pid_t,
+    },
+    /// Ours, detached: another process stops it.
+    Detached {
+        pid: libc::pid_t,
+    },
 }
 
 /// A sandbox that is up, to run programs in. Made by [`Sandbox::start`],
@@ -104,7 +110,15 @@ pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
         leases.push(take_name(n)?);
     }
     let how = Start { program, persist, name: name.clone(), leases };
-    let (child, started) = spawn::start(cmd, Defaults::Spawn, how)?;
+    let (child, started) = match spawn::start(cmd, Defaults::Spawn, how) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(n) = &name {
+                let _ = std::fs::remove_dir(state_dir(n)); // the lease's file went with it
+            }
+            return Err(e);
+        }
+    };
     let pidfd = dup(child.as_fd())?;
     let target = Arc::new(JoinTarget {
         pidfd,
@@ -181,7 +195,7 @@ impl Running {
     pub fn pid(&self) -> u32 {
         match &self.init {
             Init::Own(c) => c.pid(),
-            Init::Foreign { pid } => *pid as u32,
+            Init::Foreign { pid } | Init::Detached { pid } => *pid as u32,
         }
     }
 
@@ -203,7 +217,7 @@ impl Running {
                 self.remove_state();
                 o
             }
-            Init::Foreign { .. } => Err(Error::Unsupported {
+            Init::Foreign { .. } | Init::Detached { .. } => Err(Error::Unsupported {
                 feature: "waiting for a sandbox started by another process",
                 reason: "only the process that started it can collect its outcome; use stop()".into(),
             }),
@@ -256,7 +270,8 @@ impl Running {
         if !self.sandbox.persistent {
             return Err(Error::InvalidConfig("only a persistent sandbox can be detached".into()));
         }
-        if let Init::Own(c) = std::mem::replace(&mut self.init, Init::Foreign { pid: -1 }) {
+        let pid = self.pid() as libc::pid_t;
+        if let Init::Own(c) = std::mem::replace(&mut self.init, Init::Detached { pid }) {
             (*c).detach();
         }
         self.state_dir = None;
@@ -316,13 +331,17 @@ impl Running {
                 c.kill()?;
                 Some(c.wait()?)
             }
-            Init::Foreign { pid } if *pid > 0 => {
-                let _ = crate::sys::pidfd_send_signal(self.target.pidfd.as_raw_fd(), libc::SIGKILL);
-                let mut pfd = [libc::pollfd { fd: self.target.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            Init::Foreign { .. } => {
+                let pidfd = self.target.pidfd.as_raw_fd();
+                let _ = crate::sys::pidfd_send_signal(pidfd, libc::SIGKILL);
+                let mut pfd = [libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 }];
                 crate::sys::poll(&mut pfd, 10_000).map_err(|e| Error::os("poll", e))?;
+                // A sandbox this process started and detached is still its child:
+                // reap it (for anyone else's, this fails with ECHILD).
+                let _ = crate::sys::waitid_pidfd(pidfd, libc::WNOHANG);
                 None
             }
-            Init::Foreign { .. } => None,
+            Init::Detached { .. } => None,
         };
         self.adopted = None;
         self.remove_state();
@@ -340,7 +359,7 @@ impl Running {
     fn state(&self) -> crate::running_state::State {
         let (pid, start) = match &self.init {
             Init::Own(c) => (c.pid() as libc::pid_t, crate::cgroup::start_time(c.pid()).unwrap_or(0)),
-            Init::Foreign { pid } => (*pid, 0),
+            Init::Foreign { pid } | Init::Detached { pid } => (*pid, 0),
         };
         crate::running_state::State::new(pid, start, &self.target, &self.sandbox)
     }
@@ -352,8 +371,8 @@ impl Drop for Running {
             Init::Own(_) => {
                 let _ = self.finish();
             }
-            // Someone else's sandbox: only `stop` or `kill` end it.
-            Init::Foreign { .. } => {
+            // Someone else's sandbox, or a detached one: only `stop` or `kill` end it.
+            Init::Foreign { .. } | Init::Detached { .. } => {
                 if let Some(g) = self.adopted.take() {
                     g.persist();
                 }
@@ -384,8 +403,14 @@ fn processes_inside(init: libc::pid_t) -> Vec<libc::pid_t> {
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<libc::pid_t>().ok()))
-        .filter(|p| *p != init && ns(&p.to_string()) == Some(target))
+        .filter(|p| *p != init && ns(&p.to_string()) == Some(target) && !is_zombie(*p))
         .collect()
+}
+
+/// Whether process `pid` has ended and waits to be reaped (state `Z`).
+fn is_zombie(pid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
 }
 
 /// What `list` says of a running sandbox.
@@ -426,6 +451,7 @@ pub fn list() -> Result<Vec<RunningInfo>> {
         if let Ok(Some(lease)) = Lease::try_take(&entry.path().join("lock")) {
             clean_stale(&entry.path());
             drop(lease);
+            let _ = std::fs::remove_dir(entry.path());
             continue;
         }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();

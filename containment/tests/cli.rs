@@ -7,16 +7,19 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 mod cgroups;
 mod common;
+mod named;
 
 use cgroups::TestParent;
+use named::{assert_nothing_left, cgroup_dirs, pid_ns, state_dir, unique_name, Cleanup};
 
 /// Whether the test can run; prints why not when it cannot.
 fn have_root() -> bool {
@@ -74,9 +77,56 @@ fn contain<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
     cmd
 }
 
-/// Runs `contain` with `args` to its end.
+/// How long one run of `contain` may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// A process killed and reaped when dropped, so that no `contain` the tests
+/// started outlives them.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `contain` with `args` to its end (at most [`RUN_LIMIT`]).
 fn run<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Output {
-    contain(args).output().expect("running contain")
+    run_cmd(&mut contain(args))
+}
+
+/// Runs `cmd` to its end, collecting its output; panics when it takes longer than
+/// [`RUN_LIMIT`], or when its output stays open after it exited (a process it
+/// left behind holds it).
+fn run_cmd(cmd: &mut Command) -> Output {
+    let mut child = KillOnDrop(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("running contain"));
+    let deadline = Instant::now() + RUN_LIMIT;
+    let drain = |stream: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut s) = stream {
+                let _ = s.read_to_end(&mut bytes);
+            }
+            let _ = tx.send(bytes);
+        });
+        rx
+    };
+    let out = drain(child.0.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let err = drain(child.0.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("waiting for contain") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "contain {:?} still runs after {RUN_LIMIT:?}", cmd.get_args());
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(5));
+    let collect = |rx: mpsc::Receiver<Vec<u8>>, which: &str| {
+        rx.recv_timeout(left).unwrap_or_else(|_| panic!("the {which} of contain stayed open after it exited"))
+    };
+    Output { status, stdout: collect(out, "output"), stderr: collect(err, "error output") }
 }
 
 fn code(out: &Output) -> i32 {
@@ -291,10 +341,10 @@ fn only_the_given_environment_is_visible() {
     if !have_root() {
         return;
     }
-    let out = contain(["--env", "A=b", "--env=B=c=d", "/bin/sh", "-c", "echo \"$A $B ${CONTAINMENT_SECRET-unset}\""])
-        .env("CONTAINMENT_SECRET", "1")
-        .output()
-        .unwrap();
+    let out = run_cmd(
+        contain(["--env", "A=b", "--env=B=c=d", "/bin/sh", "-c", "echo \"$A $B ${CONTAINMENT_SECRET-unset}\""])
+            .env("CONTAINMENT_SECRET", "1"),
+    );
     assert_eq!((code(&out), stdout(&out)), (0, "b c=d unset\n".to_string()), "{}", stderr(&out));
 }
 
@@ -309,10 +359,10 @@ fn binds_keep_non_utf8_paths_and_resolve_relative_sources() {
     std::fs::write(dir.0.join(src).join("f"), "content\n").unwrap();
     let mut bind = OsString::from(src);
     bind.push(OsStr::from_bytes(b":/m\xfe"));
-    let out = contain([OsStr::new("--ro-bind"), &bind, OsStr::new("/bin/cat"), OsStr::from_bytes(b"/m\xfe/f")])
-        .current_dir(&dir.0)
-        .output()
-        .unwrap();
+    let out = run_cmd(
+        contain([OsStr::new("--ro-bind"), &bind, OsStr::new("/bin/cat"), OsStr::from_bytes(b"/m\xfe/f")])
+            .current_dir(&dir.0),
+    );
     assert_eq!((code(&out), stdout(&out)), (0, "content\n".to_string()), "{}", stderr(&out));
 }
 
@@ -355,15 +405,17 @@ fn signals_are_forwarded_to_the_program() {
         return;
     }
     let script = "trap \"echo got; exit 7\" TERM; echo ready; while :; do sleep 0.05; done";
-    let mut child = contain(["--", "/bin/sh", "-c", script]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(
+        contain(["--", "/bin/sh", "-c", script]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "ready\n");
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    kill(Pid::from_raw(child.0.id() as i32), Signal::SIGTERM).unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(rest.contains("got"), "output after ready: {rest:?}");
     assert_eq!(status.code(), Some(7));
 }
@@ -373,7 +425,7 @@ fn help_lists_every_option() {
     if !have_root() {
         return;
     }
-    let out = contain(["--help"]).output().unwrap();
+    let out = run(["--help"]);
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
     for opt in [
@@ -395,6 +447,16 @@ fn help_lists_every_option() {
         "--rlimit NAME=VALUE",
         "--cgroup-parent PATH",
         "--json-status FILE",
+        "--net host|none",
+        "--network-address A/P",
+        "--bridge BR",
+        "--gateway IP",
+        "--mtu N",
+        "--create-bridge A/P",
+        "contain start --name NAME",
+        "contain exec NAME",
+        "contain stop NAME [--grace SECONDS]",
+        "contain list [--json]",
     ] {
         assert!(text.contains(opt), "{opt} missing from {text}");
     }
@@ -550,4 +612,368 @@ fn a_timeout_kills_the_program_with_137_and_the_status_says_so() {
         &line,
         &[("exit_code", "4"), ("signal", "null"), ("oom_killed", "false"), ("timed_out", "false"), ("error", "null")],
     );
+}
+
+/// Runs `contain start ARGS...` and returns the init's pid it printed.
+fn start_named(args: &[&str]) -> u32 {
+    let out = run(["start"].iter().chain(args));
+    assert_eq!(code(&out), 0, "contain start {args:?}: {}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let text = stdout(&out);
+    let pid: u32 = text.trim_end().parse().unwrap_or_else(|_| panic!("not a pid: {text:?}"));
+    assert_eq!(text, format!("{pid}\n"));
+    pid
+}
+
+/// The fields of the line of `contain list` about `name`, split at blanks.
+fn list_row(name: &str) -> Option<Vec<String>> {
+    let out = run(["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let header: Vec<&str> = text.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "PID", "UPTIME", "LIMITS", "MEMORY"], "{text}");
+    text.lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find(|f| f.first().is_some_and(|n| n == name))
+}
+
+/// The object of `contain list --json` about `name`.
+fn list_json_object(name: &str) -> Option<String> {
+    let out = run(["list", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let body = text.strip_prefix('[').and_then(|t| t.strip_suffix("]\n")).unwrap_or_else(|| panic!("{text:?}"));
+    let key = format!("{{\"name\":\"{name}\",");
+    body.split("},").map(|o| o.trim_end_matches('}').to_string() + "}").find(|o| o.starts_with(&key))
+}
+
+#[test]
+fn start_exec_stop_and_list_round_trip() {
+    if !have_root() {
+        return;
+    }
+    let _layout = cgroups::require_cgroups!();
+    let name = unique_name("cli-trip");
+    let _cleanup = Cleanup::new(&name);
+    let pid = start_named(&["--name", &name, "--hostname", "cli-box", "-memory-limit", "64M", "--pids-limit=16"]);
+    let ns = pid_ns(pid).expect("the init runs");
+    assert!(state_dir(&name).join("state").exists());
+    assert!(!cgroup_dirs(&name).is_empty());
+
+    let row = list_row(&name).unwrap_or_else(|| panic!("{name} is not listed"));
+    assert_eq!(row.len(), 6, "{row:?}");
+    assert_eq!(
+        (row[1].as_str(), row[3].as_str(), row[4].as_str()),
+        (pid.to_string().as_str(), "memory=64M", "pids=16")
+    );
+    assert!(row[2].ends_with('s') && row[5].ends_with(['B', 'K', 'M']), "{row:?}");
+    let object = list_json_object(&name).unwrap_or_else(|| panic!("{name} is not in the JSON list"));
+    assert!(object.contains(&format!(",\"pid\":{pid},")), "{object}");
+    assert!(object.contains(",\"limits\":\"memory=64M pids=16\",\"memory_bytes\":"), "{object}");
+
+    let out = run(["exec", &name, "--", "hostname"]);
+    assert_eq!((code(&out), stdout(&out), stderr(&out)), (0, "cli-box\n".into(), String::new()));
+    let out = run(["exec", &name, "--env", "A=b", "-cwd=/tmp", "--", "/bin/sh", "-c", "echo $A > f; pwd"]);
+    assert_eq!((code(&out), stdout(&out)), (0, "/tmp\n".into()), "{}", stderr(&out));
+    let out = run(["exec", &name, "cat", "/tmp/f"]);
+    assert_eq!((code(&out), stdout(&out)), (0, "b\n".into()), "{}", stderr(&out));
+    let out = run(["exec", &name, "--user", "1000:1001", "--", "/bin/sh", "-c", "echo $(id -u):$(id -g)"]);
+    assert_eq!((code(&out), stdout(&out)), (0, "1000:1001\n".into()), "{}", stderr(&out));
+
+    let out = run(["stop", &name]);
+    assert_eq!((code(&out), stdout(&out), stderr(&out)), (0, String::new(), String::new()));
+    assert_nothing_left(&name, pid, &ns);
+    assert_eq!(list_row(&name), None);
+    assert_eq!(list_json_object(&name), None);
+    let out = run(["stop", &name]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out), format!("contain: no sandbox named {name} is running\n"));
+}
+
+#[test]
+fn exec_exit_codes_are_those_of_a_run() {
+    if !have_root() {
+        return;
+    }
+    let name = unique_name("cli-codes");
+    let _cleanup = Cleanup::new(&name);
+    let pid = start_named(&["--name", &name]);
+    let ns = pid_ns(pid).expect("the init runs");
+    for (args, want) in [
+        (&["/bin/true"][..], 0),
+        (&["/bin/sh", "-c", "exit 42"], 42),
+        (&["/bin/sh", "-c", "kill -KILL $$"], 137),
+        (&["/bin/sh", "-c", "kill -SEGV $$"], 139),
+    ] {
+        let out = run(["exec", &name, "--"].iter().chain(args));
+        assert_eq!(code(&out), want, "{args:?}: {}", stderr(&out));
+    }
+    let out = run(["exec", &name, "--", "/no/such/program"]);
+    assert_eq!(code(&out), 127);
+    assert_one_line_reason(&out, &["/no/such/program"]);
+    let out = run(["exec", &name, "/etc/passwd"]);
+    assert_eq!(code(&out), 126);
+    assert_one_line_reason(&out, &["/etc/passwd"]);
+    // The sandbox is still there after all of them.
+    let out = run(["exec", &name, "/bin/true"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(["stop", "--grace", "0", &name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_nothing_left(&name, pid, &ns);
+}
+
+#[test]
+fn exec_forwards_signals_to_the_program() {
+    if !have_root() {
+        return;
+    }
+    let name = unique_name("cli-signals");
+    let _cleanup = Cleanup::new(&name);
+    let pid = start_named(&["--name", &name]);
+    let ns = pid_ns(pid).expect("the init runs");
+    let script = "trap \"echo got; exit 7\" TERM; echo ready; while :; do sleep 0.05; done";
+    let mut child = KillOnDrop(
+        contain(["exec", &name, "--", "/bin/sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    kill(Pid::from_raw(child.0.id() as i32), Signal::SIGTERM).unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!((rest.as_str(), child.0.wait().unwrap().code()), ("got\n", Some(7)));
+    assert_eq!(code(&run(["stop", &name])), 0);
+    assert_nothing_left(&name, pid, &ns);
+}
+
+#[test]
+fn start_with_a_program_logs_its_output_and_ends_with_it() {
+    if !have_root() {
+        return;
+    }
+    let dir = TempDir::new("log");
+    let log = dir.0.join("log");
+    std::fs::write(&log, "before\n").unwrap();
+    let name = unique_name("cli-log");
+    let _cleanup = Cleanup::new(&name);
+    let script = "echo out; echo err >&2; echo $$; exec sleep 1000";
+    let pid = start_named(&["--name", &name, "--log", log.to_str().unwrap(), "--", "/bin/sh", "-c", script]);
+    let ns = pid_ns(pid).expect("the init runs");
+    let logged = common::wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() == 4)
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(logged, "the log holds {text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[..3], ["before", "out", "err"], "{text}");
+    // The main program is PID 2, the init's first child.
+    assert_eq!(lines[3], "2");
+    let out = run(["exec", &name, "--", "/bin/sh", "-c", "cat /proc/2/comm"]);
+    assert_eq!((code(&out), stdout(&out)), (0, "sleep\n".into()), "{}", stderr(&out));
+    // Without --log, nowhere; a program that cannot start leaves nothing.
+    let other = unique_name("cli-log-missing");
+    let _cleanup_other = Cleanup::new(&other);
+    let out = run(["start", "--name", &other, "--", "/no/such/program"]);
+    assert_eq!(code(&out), 127);
+    assert_one_line_reason(&out, &["/no/such/program"]);
+    // (The library leaves an empty /run/containment/<name>: `Cleanup` removes it.)
+    let left: Vec<_> =
+        std::fs::read_dir(state_dir(&other)).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "{left:?} left in {}", state_dir(&other).display());
+    // The main program ends at SIGTERM: the stop does not wait for the grace.
+    let started = Instant::now();
+    let out = run(["stop", "--grace=20", &name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_nothing_left(&name, pid, &ns);
+}
+
+#[test]
+fn the_cli_runs_programs_in_a_sandbox_started_from_rust() {
+    if !have_root() {
+        return;
+    }
+    let name = unique_name("cli-rust");
+    let mut running = containment::Sandbox::new().name(&name).hostname("from-rust").persistent(true).start().unwrap();
+    let init = running.pid();
+    let ns = pid_ns(init).expect("the init runs");
+    let _cleanup = Cleanup::with_init(&name, init);
+    running.detach().unwrap();
+    drop(running);
+    let out = run(["exec", &name, "--", "hostname"]);
+    assert_eq!((code(&out), stdout(&out), stderr(&out)), (0, "from-rust\n".into(), String::new()));
+    let out = run(["stop", &name]);
+    assert_eq!((code(&out), stderr(&out)), (0, String::new()));
+    // The init is this process's child: reap it.
+    named::reap(init);
+    assert_nothing_left(&name, init, &ns);
+}
+
+#[test]
+fn subcommands_check_their_command_lines() {
+    if !have_root() {
+        return;
+    }
+    let name = unique_name("cli-lines");
+    let _cleanup = Cleanup::new(&name);
+    let cases: [(&[&str], &[&str]); 14] = [
+        (&["start"], &["--name"]),
+        (&["start", "--name", "a/b"], &["--name", "\"a/b\""]),
+        (&["start", "--name", &name, "--env", "A=b"], &["--env"]),
+        (&["start", "--name", &name, "--json-status", "/tmp/x", "--", "/bin/true"], &["--json-status"]),
+        (&["exec"], &["NAME"]),
+        (&["exec", &name], &["no program"]),
+        (&["exec", "--", "/bin/true"], &["NAME"]),
+        (&["exec", &name, "--user", "x", "--", "/bin/true"], &["--user", "\"x\""]),
+        (&["exec", &name, "--", "/bin/true"], &[&name, "is running"]),
+        (&["stop"], &["NAME"]),
+        (&["stop", &name, "--grace", "-1"], &["--grace", "\"-1\""]),
+        (&["stop", &name, "extra"], &["\"extra\""]),
+        (&["list", "extra"], &["\"extra\""]),
+        (&["list", "--grace", "1"], &["--grace"]),
+    ];
+    for (args, names) in cases {
+        let out = run(args);
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert_one_line_reason(&out, names);
+        assert!(!state_dir(&name).exists(), "{args:?}");
+    }
+    let out = run(["stop", &name]);
+    assert_eq!(code(&out), 1);
+    assert_one_line_reason(&out, &[&name]);
+    // A subcommand is a subcommand only as the first argument.
+    for args in [&["--", "list"][..], &["--hostname", "x", "stop"]] {
+        let out = run(args);
+        assert_eq!(code(&out), 127, "{args:?}: {}", stderr(&out));
+    }
+    // A second start with the same name fails and leaves the first alone.
+    let pid = start_named(&["--name", &name]);
+    let ns = pid_ns(pid).expect("the init runs");
+    let out = run(["start", "--name", &name]);
+    assert_eq!(code(&out), 125);
+    assert_one_line_reason(&out, &[&name, "is running"]);
+    assert_eq!(code(&run(["exec", &name, "/bin/true"])), 0);
+    assert_eq!(code(&run(["stop", &name])), 0);
+    assert_nothing_left(&name, pid, &ns);
+}
+
+#[test]
+fn subcommands_have_their_own_help() {
+    if !have_root() {
+        return;
+    }
+    for (verb, want, not) in [
+        ("start", &["--name NAME", "--log FILE", "--memory-limit SIZE", "--network-address A/P"][..], "--grace"),
+        ("exec", &["--env KEY=VALUE", "--cwd DIR"], "--memory-limit"),
+        ("stop", &["--grace SECONDS"], "--name"),
+        ("list", &["--json"], "--grace"),
+    ] {
+        let out = run([verb, "--help"]);
+        assert_eq!(code(&out), 0);
+        let text = stdout(&out);
+        assert!(text.starts_with(&format!("Usage: contain {verb}")), "{text}");
+        for opt in want {
+            assert!(text.contains(opt), "{opt} missing from {text}");
+        }
+        assert!(!text.contains(not), "{not} in {text}");
+    }
+}
+
+#[test]
+fn network_options_that_do_not_go_together_give_125() {
+    if !have_root() {
+        return;
+    }
+    let cases: [(&[&str], &[&str]); 9] = [
+        (&["--network-address", "10.77.0.17/24"], &["--network-address", "--bridge"]),
+        (&["-network-address", "10.77.0.17/24"], &["--network-address", "--bridge"]),
+        (&["-bridge", "br0"], &["--bridge", "--network-address"]),
+        (&["--gateway", "10.77.0.1"], &["--gateway", "--bridge"]),
+        (
+            &["--net", "host", "--network-address", "10.77.0.17/24", "--bridge", "br0"],
+            &["--net host", "--network-address"],
+        ),
+        (&["--net", "bridge"], &["--net", "\"bridge\""]),
+        (&["--network-address", "fd00::5/64", "--bridge", "br0"], &["--network-address", "\"fd00::5/64\"", "IPv6"]),
+        (&["--network-address", "10.77.0.17", "--bridge", "br0"], &["--network-address", "\"10.77.0.17\""]),
+        (&["--mtu", "67", "--network-address", "10.77.0.17/24", "--bridge", "br0"], &["--mtu", "\"67\""]),
+    ];
+    for (args, names) in cases {
+        let out = run(args.iter().copied().chain(["/bin/true"]));
+        assert_eq!(code(&out), 125, "{args:?}: {}", stderr(&out));
+        assert_one_line_reason(&out, names);
+    }
+    for (mode, interfaces) in [("none", "lo\n"), ("host", "")] {
+        let out = run(["--net", mode, "--", "/bin/sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        if mode == "none" {
+            assert_eq!(stdout(&out), interfaces);
+        } else {
+            assert!(stdout(&out).lines().count() > 1, "the host's interfaces: {}", stdout(&out));
+        }
+    }
+}
+
+/// Deletes the bridge `name` when dropped, and the (empty) directory of its
+/// address leases, `/run/containment/net/<netns>-<name>`, which the library keeps.
+struct BridgeGuard(String);
+
+impl Drop for BridgeGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let suffix = format!("-{}", self.0);
+        for e in std::fs::read_dir("/run/containment/net").into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().ends_with(&suffix) {
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_sandbox_on_a_bridge_from_the_command_line() {
+    if !have_root() {
+        return;
+    }
+    common::require!(
+        Command::new("ip").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok(),
+        "needs the ip command to remove the test's bridge"
+    );
+    let id = std::process::id();
+    let bridge = format!("ctmtb{id}");
+    let _guard = BridgeGuard(bridge.clone());
+    let subnet = format!("10.213.{}", id % 250);
+    let script =
+        "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort; cat /proc/net/route | cut -f1-3 | tail -n +2";
+    let out = run([
+        "-network-address",
+        &format!("{subnet}.17/24"),
+        "-bridge",
+        &bridge,
+        "--create-bridge",
+        &format!("{subnet}.1/24"),
+        "--gateway",
+        &format!("{subnet}.254"),
+        "--mtu",
+        "1400",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The gateway, in the kernel's byte order (little-endian hex).
+    let octet = id % 250;
+    let gw = format!("FE{octet:02X}D50A");
+    let net = format!("00{octet:02X}D50A");
+    assert_eq!(stdout(&out), format!("eth0\nlo\neth0\t00000000\t{gw}\neth0\t{net}\t00000000\n"));
+    // Without --create-bridge, a missing bridge is refused.
+    let out = run(["--network-address", "10.213.0.17/24", "--bridge", "ctmtb-missing", "/bin/true"]);
+    assert_eq!(code(&out), 125);
+    assert_one_line_reason(&out, &["ctmtb-missing"]);
 }

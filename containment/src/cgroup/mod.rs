@@ -29,6 +29,31 @@ use crate::resource::{CpuSet, MemoryLimit};
 
 pub(crate) use memory::Stats as MemoryStats;
 
+/// The OOM kills of a memory group seen since a start point: what a program run in
+/// a running sandbox (which shares the sandbox's memory group) learns of the OOM
+/// killer.
+#[derive(Debug, Clone)]
+pub(crate) struct OomWatch {
+    dir: PathBuf,
+    version: Version,
+    baseline: u64,
+}
+
+impl OomWatch {
+    /// Starts watching the memory group whose `cgroup.procs` is `procs`.
+    pub fn start(procs: &Path) -> Option<OomWatch> {
+        let dir = procs.parent()?.to_path_buf();
+        let version = if dir.join("memory.events").exists() { Version::V2 } else { Version::V1 };
+        let baseline = memory::stats(&dir, version).oom_kills;
+        Some(OomWatch { dir, version, baseline })
+    }
+
+    /// Whether the OOM killer killed a process of the group since the start.
+    pub fn fired(&self) -> bool {
+        memory::stats(&self.dir, self.version).oom_kills > self.baseline
+    }
+}
+
 /// The default parent group, at the top of each hierarchy.
 pub const DEFAULT_PARENT: &str = "containment";
 

@@ -166,7 +166,18 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
 
     fault::at(plan.fault, Who::Init, Stage::Fork);
-    let pid = if plan.start_program { start_program(plan, fds, program_cgroup)? } else { NO_PROGRAM };
+    let pid = if plan.start_program {
+        start_program(plan, fds, program_cgroup)?
+    } else {
+        // No program to hand them to: keep none of the supervisor's descriptors
+        // (a pipe it reads would never see end-of-file otherwise).
+        for fd in [0, 1, 2].into_iter().chain(fds.stdio) {
+            if fd >= 0 {
+                sys::close(fd);
+            }
+        }
+        NO_PROGRAM
+    };
     fault::at(plan.fault, Who::Init, Stage::Exec);
     report(fds.report, Record::started(pid));
     // A persistent sandbox outlives the process that started it.

@@ -264,6 +264,7 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
+    child.oom_watch = target.placement.program.as_deref().and_then(crate::cgroup::OomWatch::start);
     match read_record(child.report_fd()) {
         Some(Record { kind: Kind::Started, .. }) => Ok(child),
         Some(rec @ Record { kind: Kind::Error, .. }) => Err(setup_error(rec, &plan, cmd)),

@@ -175,7 +175,7 @@ impl Plan {
         if userns.is_some() {
             clone_flags |= libc::CLONE_NEWUSER as u64;
         }
-        let ids = match sandbox.user {
+        let ids = match cmd.user.or(sandbox.user) {
             Some((uid, gid)) => {
                 for id in [uid, gid].into_iter().chain(sandbox.groups.iter().copied()) {
                     // -1 means "leave unchanged" to setresuid: it would silently keep root.
