@@ -340,6 +340,16 @@ pub(crate) fn strings(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String
     iter.map(|i| string(&i?, what)).collect()
 }
 
+/// An iterable of `str`/`bytes`/`os.PathLike` (not a single one), each as
+/// [`fsencode`] gives it.
+pub(crate) fn fsencodes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<OsString>> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(type_error(what, "an iterable of str or bytes (not a single string)", obj));
+    }
+    let iter = obj.try_iter().map_err(|_| type_error(what, "an iterable of str or bytes", obj))?;
+    iter.map(|i| fsencode(&i?, what)).collect()
+}
+
 /// The program and its arguments: a sequence, or a single program.
 pub(crate) fn argv(obj: &Bound<'_, PyAny>) -> PyResult<Vec<OsString>> {
     let single = obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() || obj.hasattr("__fspath__")?;

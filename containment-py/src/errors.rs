@@ -154,6 +154,9 @@ fn try_to_py(py: Python<'_>, err: Error) -> PyResult<PyErr> {
         Error::Unsupported { feature, reason } => {
             build(py, "UnsupportedError", message.clone(), &[("feature", s(py, feature)), ("reason", s(py, &reason))])
         }
+        Error::NeedsPrivilege { feature, how } => {
+            build(py, "NeedsPrivilegeError", message.clone(), &[("feature", s(py, feature)), ("how", s(py, &how))])
+        }
         Error::InitDied(_) => build(py, "InitDiedError", message.clone(), &[]),
         // `AlreadyWaited` cannot happen through these bindings (the outcome is kept),
         // and variants added later land here until they get a class of their own.

@@ -72,3 +72,42 @@ pub(crate) fn poll(fds: &[(BorrowedFd<'_>, bool, bool)], timeout: Duration) -> i
         })
         .collect())
 }
+
+/// `pidfd_open(pid, 0)`: a close-on-exec pidfd of `pid` (readable once it exits).
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: `pidfd_open` takes a pid and a flags word and returns a new
+    // descriptor or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a descriptor the kernel just created for this call; nothing
+    // else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG | __WALL)` (`__WALL`: the init has
+/// no exit signal): reaps the process if it has
+/// ended; whether it did.
+pub(crate) fn reap_nohang(pidfd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: `siginfo_t` is plain data; all zeroes is a valid value (and what
+    // tells "nothing reaped" apart after WNOHANG).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a writable `siginfo_t` that lives across the call; the
+    // other arguments are integers.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::__WALL,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after a successful `waitid`, the pid field is set (0 when nothing
+    // was reaped).
+    Ok(unsafe { info.si_pid() } != 0)
+}

@@ -17,12 +17,15 @@ mod net;
 mod outcome;
 mod process;
 mod pump;
+mod running;
 mod sandbox;
+mod seccomp;
 mod text;
+mod userns;
 
 use pyo3::prelude::*;
 
-use crate::command::{CommandOpts, RunOpts};
+use crate::command::{CommandOpts, RunOpts, Target};
 use crate::sandbox::{PySandbox, SandboxOpts};
 
 /// Runs `args` in a new sandbox, waits for it, and returns a `CompletedProcess`.
@@ -32,15 +35,18 @@ use crate::sandbox::{PySandbox, SandboxOpts};
 /// default `PATH` and `HOME=/` only), `cwd` (inside). The other keywords describe
 /// the sandbox, as for `Sandbox(...)`. `timeout` is enforced by the sandbox: the
 /// result then has `timed_out=True` and `returncode == -9` (no exception unless
-/// `check=True`).
+/// `check=True`). `inherit_env=True` starts from the caller's whole environment,
+/// `env_remove` removes variables, `host_program=True` runs the host file
+/// `args[0]` (or `executable`) whatever the sandbox's root holds.
 #[pyfunction]
 #[pyo3(signature = (
     args, *, stdin=None, stdout=None, stderr=None, input=None, capture_output=false, check=false,
-    text=false, encoding=None, errors=None, env=None, cwd=None, executable=None,
+    text=false, encoding=None, errors=None, env=None, inherit_env=false, env_remove=None, cwd=None,
+    executable=None, host_program=false,
     chroot=None, overlay=None, readonly_root=None, private_tmp=None, binds=None, ro_binds=None,
     tmpfs=None, memory=None, cpus=None, pids=None, cpu_quota=None, cpu_weight=None, net=None,
     hostname=None, user=None, groups=None, timeout=None, rlimits=None, capabilities=None,
-    seccomp=None, sysfs=None, cgroup_parent=None
+    seccomp=None, sysfs=None, cgroup_parent=None, user_namespace=None, idmap_binds=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn run<'py>(
@@ -56,8 +62,11 @@ fn run<'py>(
     encoding: Option<Bound<'py, PyAny>>,
     errors: Option<Bound<'py, PyAny>>,
     env: Option<Bound<'py, PyAny>>,
+    inherit_env: bool,
+    env_remove: Option<Bound<'py, PyAny>>,
     cwd: Option<Bound<'py, PyAny>>,
     executable: Option<Bound<'py, PyAny>>,
+    host_program: bool,
     chroot: Option<Bound<'py, PyAny>>,
     overlay: Option<Bound<'py, PyAny>>,
     readonly_root: Option<Bound<'py, PyAny>>,
@@ -80,6 +89,8 @@ fn run<'py>(
     seccomp: Option<Bound<'py, PyAny>>,
     sysfs: Option<Bound<'py, PyAny>>,
     cgroup_parent: Option<Bound<'py, PyAny>>,
+    user_namespace: Option<Bound<'py, PyAny>>,
+    idmap_binds: Option<Bound<'py, PyAny>>,
 ) -> PyResult<outcome::CompletedProcess> {
     let opts = SandboxOpts {
         chroot,
@@ -104,11 +115,27 @@ fn run<'py>(
         seccomp,
         sysfs,
         cgroup_parent,
+        user_namespace,
+        idmap_binds,
     };
     let mut sb = PySandbox::empty();
     opts.apply(py, &mut sb)?;
-    let cmd = CommandOpts { args, env, cwd, executable, stdin, stdout, stderr, text, encoding, errors };
-    command::run(py, &sb.inner, cmd, RunOpts { input, capture_output, check })
+    let cmd = CommandOpts {
+        args,
+        env,
+        cwd,
+        executable,
+        stdin,
+        stdout,
+        stderr,
+        text,
+        encoding,
+        errors,
+        inherit_env,
+        env_remove,
+        host_program,
+    };
+    command::run(py, &Target::New(&sb.inner), cmd, RunOpts { input, capture_output, check }, None)
 }
 
 #[pymodule]
@@ -119,11 +146,19 @@ fn _containment(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEVNULL", convert::DEVNULL)?;
     m.add("INHERIT", convert::INHERIT)?;
     m.add("DEFAULT_PATH", containment::DEFAULT_PATH)?;
+    m.add("DEFAULT_RANGE_SIZE", containment::DEFAULT_RANGE_SIZE)?;
+    m.add("RANGE_BASE", containment::RANGE_BASE)?;
     m.add_class::<PySandbox>()?;
+    m.add_class::<running::PyRunning>()?;
+    m.add_class::<running::RunningInfo>()?;
+    m.add_class::<seccomp::PySeccomp>()?;
+    m.add_class::<userns::IdMaps>()?;
     m.add_class::<net::Bridge>()?;
     m.add_class::<process::Process>()?;
     m.add_class::<outcome::CompletedProcess>()?;
     m.add_class::<outcome::Usage>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(running::list_running, m)?)?;
+    m.add_function(wrap_pyfunction!(running::gc, m)?)?;
     Ok(())
 }

@@ -247,13 +247,16 @@ pub(crate) fn input_bytes(input: &Bound<'_, PyAny>, text: Option<&TextMode>) -> 
     }
 }
 
-/// A handle on a running sandbox, like `subprocess.Popen`.
+/// A handle on a running program, like `subprocess.Popen`: a new sandbox's
+/// (`Sandbox.spawn`) or one run in a running sandbox (`Running.spawn`).
 #[pyclass(frozen, module = "containment")]
 pub struct Process {
     /// The arguments as given.
     #[pyo3(get)]
     args: Py<PyAny>,
-    /// The host pid of the sandbox's init (signals to it go to the program).
+    /// The host pid of the sandbox's init, or for a program run in a running
+    /// sandbox of the process that relays to it (signals to either go to the
+    /// program).
     #[pyo3(get)]
     pid: u32,
     /// The program's standard input, if `stdin=PIPE` (binary, or text in text mode).
@@ -270,7 +273,7 @@ pub struct Process {
 }
 
 /// `os.fdopen(fd, mode)`, wrapped in a text layer in text mode.
-fn file_obj(py: Python<'_>, fd: OwnedFd, write: bool, text: Option<&TextMode>) -> PyResult<Py<PyAny>> {
+pub(crate) fn file_obj(py: Python<'_>, fd: OwnedFd, write: bool, text: Option<&TextMode>) -> PyResult<Py<PyAny>> {
     use std::os::fd::IntoRawFd;
     let os = py.import("os")?;
     let raw = fd.into_raw_fd();

@@ -3,16 +3,18 @@
 //! method returns a new `Sandbox`. Values are checked when given (bad ones raise
 //! at once); what depends on the host is checked at spawn.
 
-use containment::{Rlimit, Seccomp, ValueKind};
+use containment::{Rlimit, ValueKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 
-use crate::command::{self, CommandOpts, RunOpts};
+use crate::command::{self, CommandOpts, RunOpts, Target};
 use crate::convert::{self, quote};
 use crate::errors::{config, type_error, CoreResult};
 use crate::net;
 use crate::outcome::CompletedProcess;
 use crate::process::Process;
+use crate::running::PyRunning;
+use crate::{seccomp, userns};
 
 /// A description of a sandbox: plain data, reusable, safe to share between threads.
 #[pyclass(frozen, module = "containment", name = "Sandbox")]
@@ -48,6 +50,8 @@ pub(crate) struct SandboxOpts<'py> {
     pub seccomp: Option<Bound<'py, PyAny>>,
     pub sysfs: Option<Bound<'py, PyAny>>,
     pub cgroup_parent: Option<Bound<'py, PyAny>>,
+    pub user_namespace: Option<Bound<'py, PyAny>>,
+    pub idmap_binds: Option<Bound<'py, PyAny>>,
 }
 
 fn given<'a, 'py>(o: &'a Option<Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
@@ -152,13 +156,19 @@ impl SandboxOpts<'_> {
             sb.set_capabilities(v)?;
         }
         if let Some(v) = given(&self.seccomp) {
-            sb.set_seccomp(convert::boolean(v, "seccomp")?)?;
+            sb.set_seccomp(v)?;
         }
         if let Some(v) = given(&self.sysfs) {
             sb.set_sysfs(convert::boolean(v, "sysfs")?)?;
         }
         if let Some(v) = given(&self.cgroup_parent) {
             sb.set_cgroup_parent(v)?;
+        }
+        if let Some(v) = given(&self.user_namespace) {
+            sb.set_user_namespace(v)?;
+        }
+        if let Some(v) = given(&self.idmap_binds) {
+            sb.set_idmap_binds(convert::boolean(v, "idmap_binds")?)?;
         }
         Ok(())
     }
@@ -342,10 +352,23 @@ impl PySandbox {
         Ok(())
     }
 
-    fn set_seccomp(&mut self, on: bool) -> PyResult<()> {
-        let policy = if on { Seccomp::default_filter() } else { Seccomp::disabled() };
+    fn set_seccomp(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (policy, shown) = seccomp::seccomp(v)?;
         self.update(|s| s.seccomp(policy));
-        self.record("seccomp", py_bool(on), true);
+        self.record("seccomp", shown, true);
+        Ok(())
+    }
+
+    fn set_user_namespace(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (ns, shown) = userns::user_namespace(v)?;
+        self.update(|s| s.user_namespace(ns));
+        self.record("user_namespace", shown, true);
+        Ok(())
+    }
+
+    fn set_idmap_binds(&mut self, b: bool) -> PyResult<()> {
+        self.update(|s| s.idmap_binds(b));
+        self.record("idmap_binds", py_bool(b), true);
         Ok(())
     }
 
@@ -377,7 +400,7 @@ impl PySandbox {
         *, chroot=None, overlay=None, readonly_root=None, private_tmp=None, binds=None, ro_binds=None,
         tmpfs=None, memory=None, cpus=None, pids=None, cpu_quota=None, cpu_weight=None, net=None,
         hostname=None, user=None, groups=None, timeout=None, rlimits=None, capabilities=None,
-        seccomp=None, sysfs=None, cgroup_parent=None
+        seccomp=None, sysfs=None, cgroup_parent=None, user_namespace=None, idmap_binds=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
@@ -404,6 +427,8 @@ impl PySandbox {
         seccomp: Option<Bound<'py, PyAny>>,
         sysfs: Option<Bound<'py, PyAny>>,
         cgroup_parent: Option<Bound<'py, PyAny>>,
+        user_namespace: Option<Bound<'py, PyAny>>,
+        idmap_binds: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PySandbox> {
         let opts = SandboxOpts {
             chroot,
@@ -428,6 +453,8 @@ impl PySandbox {
             seccomp,
             sysfs,
             cgroup_parent,
+            user_namespace,
+            idmap_binds,
         };
         let mut sb = PySandbox::empty();
         opts.apply(py, &mut sb)?;
@@ -565,10 +592,29 @@ impl PySandbox {
         self.with(|s| s.set_capabilities(names))
     }
 
-    /// Whether the default seccomp filter is installed (default: yes).
+    /// The seccomp filter: `True` (the default filter, the default), `False` (no
+    /// filter), or a `Seccomp` (the default filter with changes).
+    #[pyo3(signature = (policy=None), text_signature = "($self, policy=True)")]
+    fn seccomp(&self, py: Python<'_>, policy: Option<&Bound<'_, PyAny>>) -> PyResult<PySandbox> {
+        let on = pyo3::types::PyBool::new(py, true).to_owned().into_any();
+        self.with(|s| s.set_seccomp(policy.unwrap_or(&on)))
+    }
+
+    /// The user namespace: `"auto"` (the default: an exclusive range of 65536
+    /// host ids for a root caller, the caller's own ids otherwise), `"off"` (root
+    /// inside is root outside), `"own"` (the caller's ids are root inside),
+    /// `"range"` or `("range", size)` (an exclusive range of `size` host ids), or
+    /// `IdMaps(uid=[...], gid=[...])`.
+    fn user_namespace(&self, ns: &Bound<'_, PyAny>) -> PyResult<PySandbox> {
+        self.with(|s| s.set_user_namespace(ns))
+    }
+
+    /// Whether binds (and a chroot or overlay root) are idmapped mounts in a user
+    /// namespace (default: yes): host files keep their owners inside, and what
+    /// the sandbox's root writes is owned by the caller on the host.
     #[pyo3(signature = (enabled=true))]
-    fn seccomp(&self, enabled: bool) -> PyResult<PySandbox> {
-        self.with(|s| s.set_seccomp(enabled))
+    fn idmap_binds(&self, enabled: bool) -> PyResult<PySandbox> {
+        self.with(|s| s.set_idmap_binds(enabled))
     }
 
     /// Whether a read-only `/sys` is mounted (default: no).
@@ -586,7 +632,8 @@ impl PySandbox {
     /// `containment.run`.
     #[pyo3(signature = (
         args, *, stdin=None, stdout=None, stderr=None, input=None, capture_output=false, check=false,
-        text=false, encoding=None, errors=None, env=None, cwd=None, executable=None, timeout=None
+        text=false, encoding=None, errors=None, env=None, inherit_env=false, env_remove=None, cwd=None,
+        executable=None, host_program=false, timeout=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn run<'py>(
@@ -603,23 +650,40 @@ impl PySandbox {
         encoding: Option<Bound<'py, PyAny>>,
         errors: Option<Bound<'py, PyAny>>,
         env: Option<Bound<'py, PyAny>>,
+        inherit_env: bool,
+        env_remove: Option<Bound<'py, PyAny>>,
         cwd: Option<Bound<'py, PyAny>>,
         executable: Option<Bound<'py, PyAny>>,
+        host_program: bool,
         timeout: Option<Bound<'py, PyAny>>,
     ) -> PyResult<CompletedProcess> {
         let sb = match timeout.as_ref().filter(|t| !t.is_none()) {
             Some(t) => self.with(|s| s.set_timeout(t))?,
             None => self.clone(),
         };
-        let cmd = CommandOpts { args, env, cwd, executable, stdin, stdout, stderr, text, encoding, errors };
-        command::run(py, &sb.inner, cmd, RunOpts { input, capture_output, check })
+        let cmd = CommandOpts {
+            args,
+            env,
+            cwd,
+            executable,
+            stdin,
+            stdout,
+            stderr,
+            text,
+            encoding,
+            errors,
+            inherit_env,
+            env_remove,
+            host_program,
+        };
+        command::run(py, &Target::New(&sb.inner), cmd, RunOpts { input, capture_output, check }, None)
     }
 
     /// Starts `args` in a sandbox made from this description; returns a `Process`.
     /// Standard descriptors default to the caller's own.
     #[pyo3(signature = (
         args, *, stdin=None, stdout=None, stderr=None, text=false, encoding=None, errors=None, env=None,
-        cwd=None, executable=None
+        inherit_env=false, env_remove=None, cwd=None, executable=None, host_program=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn spawn<'py>(
@@ -633,11 +697,95 @@ impl PySandbox {
         encoding: Option<Bound<'py, PyAny>>,
         errors: Option<Bound<'py, PyAny>>,
         env: Option<Bound<'py, PyAny>>,
+        inherit_env: bool,
+        env_remove: Option<Bound<'py, PyAny>>,
         cwd: Option<Bound<'py, PyAny>>,
         executable: Option<Bound<'py, PyAny>>,
+        host_program: bool,
     ) -> PyResult<Process> {
-        let cmd = CommandOpts { args, env, cwd, executable, stdin, stdout, stderr, text, encoding, errors };
-        command::spawn(py, &self.inner, cmd)
+        let cmd = CommandOpts {
+            args,
+            env,
+            cwd,
+            executable,
+            stdin,
+            stdout,
+            stderr,
+            text,
+            encoding,
+            errors,
+            inherit_env,
+            env_remove,
+            host_program,
+        };
+        command::spawn(py, &Target::New(&self.inner), cmd)
+    }
+
+    /// Starts a sandbox made from this description that stays up, and returns a
+    /// `Running`: without `args`, with no program (run programs in it with
+    /// `Running.spawn`/`run`); with `args`, with that main program (the sandbox
+    /// ends when it does; its pipes are the `Running`'s `stdin`/`stdout`/`stderr`).
+    /// `name` makes it findable by other processes (`Running.open`, `list()`);
+    /// `persistent=True` (with a name) lets it outlive this process once detached.
+    #[pyo3(signature = (
+        args=None, *, name=None, persistent=false, stdin=None, stdout=None, stderr=None, text=false,
+        encoding=None, errors=None, env=None, inherit_env=false, env_remove=None, cwd=None, executable=None,
+        host_program=false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn start<'py>(
+        &self,
+        py: Python<'py>,
+        args: Option<Bound<'py, PyAny>>,
+        name: Option<Bound<'py, PyAny>>,
+        persistent: bool,
+        stdin: Option<Bound<'py, PyAny>>,
+        stdout: Option<Bound<'py, PyAny>>,
+        stderr: Option<Bound<'py, PyAny>>,
+        text: bool,
+        encoding: Option<Bound<'py, PyAny>>,
+        errors: Option<Bound<'py, PyAny>>,
+        env: Option<Bound<'py, PyAny>>,
+        inherit_env: bool,
+        env_remove: Option<Bound<'py, PyAny>>,
+        cwd: Option<Bound<'py, PyAny>>,
+        executable: Option<Bound<'py, PyAny>>,
+        host_program: bool,
+    ) -> PyResult<PyRunning> {
+        let mut sb = self.inner.clone().persistent(persistent);
+        if let Some(n) = name.as_ref().filter(|n| !n.is_none()) {
+            let n = convert::string(n, "name")?;
+            containment::validate_name(&n).py(py)?;
+            sb = sb.name(n);
+        }
+        let Some(args) = args.filter(|a| !a.is_none()) else {
+            let program_only = [&stdin, &stdout, &stderr, &encoding, &errors, &env, &env_remove, &cwd, &executable]
+                .into_iter()
+                .any(|o| o.as_ref().is_some_and(|v| !v.is_none()));
+            if program_only || text || inherit_env || host_program {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "start(): the program's arguments (stdin, stdout, env, cwd, ...) need args, the main program",
+                ));
+            }
+            let running = py.detach(move || sb.start()).py(py)?;
+            return PyRunning::started(py, running, py.None(), [None, None, None], None);
+        };
+        let cmd = CommandOpts {
+            args,
+            env,
+            cwd,
+            executable,
+            stdin,
+            stdout,
+            stderr,
+            text,
+            encoding,
+            errors,
+            inherit_env,
+            env_remove,
+            host_program,
+        };
+        command::start(py, &sb, cmd)
     }
 
     fn __repr__(&self) -> String {

@@ -17,10 +17,15 @@ from containment import (
     ContainmentError,
     ContainmentOSError,
     InitDiedError,
+    IdMaps,
     InvalidValueError,
+    NeedsPrivilegeError,
     NotExecutableError,
     ProgramNotFoundError,
+    Running,
+    RunningInfo,
     Sandbox,
+    Seccomp,
     SetupError,
     TimeoutExpired,
     UnsupportedError,
@@ -49,6 +54,7 @@ def test_stdio_constants_match_subprocess() -> None:
     [
         (InvalidValueError, (ContainmentError, ValueError)),
         (UnsupportedError, (ContainmentError,)),
+        (NeedsPrivilegeError, (ContainmentError, PermissionError, OSError)),
         (InitDiedError, (ContainmentError,)),
         (ContainmentOSError, (ContainmentError, OSError)),
         (SetupError, (ContainmentOSError, OSError)),
@@ -112,9 +118,11 @@ def test_sandbox_keywords_and_methods_agree() -> None:
         timeout=2.5,
         rlimits={"nofile": 64},
         capabilities=["CAP_NET_BIND_SERVICE"],
-        seccomp=True,
+        seccomp=Seccomp(allow_ptrace=True, deny=["symlink"]),
         sysfs=False,
         cgroup_parent="containment",
+        user_namespace=IdMaps(uid=[(0, 100000, 65536)], gid=["0:200000:65536"]),
+        idmap_binds=False,
     )
     chained = (
         Sandbox()
@@ -136,11 +144,22 @@ def test_sandbox_keywords_and_methods_agree() -> None:
         .timeout(2.5)
         .rlimit("nofile", 64)
         .capabilities(["CAP_NET_BIND_SERVICE"])
-        .seccomp(True)
+        .seccomp(Seccomp(allow_ptrace=True, deny=("symlink",)))
         .sysfs(False)
         .cgroup_parent("containment")
+        .user_namespace(IdMaps(uid=["0:100000:65536"], gid=[(0, 200000, 65536)]))
+        .idmap_binds(False)
     )
     assert repr(kw) == repr(chained)
+    assert ".user_namespace(IdMaps(uid=[(0, 100000, 65536)], gid=[(0, 200000, 65536)])).idmap_binds(False)" in repr(kw)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("auto", "'auto'"), ("off", "'off'"), ("own", "'own'"), ("range", "'range'"), (("range", 100), "('range', 100)")],
+)
+def test_user_namespace_modes_in_repr(value: object, shown: str) -> None:
+    assert repr(Sandbox(user_namespace=value)) == f"Sandbox().user_namespace({shown})"  # type: ignore[arg-type]
 
 
 def test_timeouts_accept_timedelta() -> None:
@@ -193,3 +212,19 @@ def test_classes_cannot_be_subclassed_or_mutated() -> None:
         Usage().wall = 3.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         containment.Process()  # type: ignore[call-arg]
+    for cls in (Running, RunningInfo):
+        with pytest.raises(TypeError):
+            cls()  # type: ignore[call-arg]
+    for cls2 in (Running, RunningInfo, Seccomp, IdMaps):
+        with pytest.raises(TypeError):
+            type("X", (cls2,), {})
+    with pytest.raises(AttributeError):
+        Seccomp().allow_ptrace = True  # type: ignore[misc]
+
+
+def test_list_and_gc_are_public_but_not_star_exported() -> None:
+    assert callable(containment.list) and callable(containment.gc)
+    assert "list" not in containment.__all__ and "gc" not in containment.__all__
+    names: dict[str, object] = {}
+    exec("from containment import *", names)
+    assert "list" not in names and "gc" not in names and "Running" in names

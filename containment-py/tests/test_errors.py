@@ -71,6 +71,11 @@ WRONG_TYPES: list[tuple[str, Any]] = [
     ("capabilities", "CAP_CHOWN"),
     ("capabilities", [5]),
     ("seccomp", 0),
+    ("seccomp", "on"),
+    ("user_namespace", 5),
+    ("user_namespace", b"auto"),
+    ("user_namespace", ("range", 1.5)),
+    ("idmap_binds", 1),
     ("sysfs", "no"),
     ("cgroup_parent", 5),
 ]
@@ -102,6 +107,10 @@ def test_wrong_types_raise_type_error(name: str, value: Any) -> None:
         {"check": "yes"},
         {"capture_output": 1},
         {"encoding": 5},
+        {"inherit_env": 1},
+        {"env_remove": "PATH"},
+        {"env_remove": [5]},
+        {"host_program": "yes"},
     ],
 )
 def test_wrong_command_types_raise_type_error(kwargs: dict[str, Any]) -> None:

@@ -13,7 +13,19 @@ from pathlib import Path
 from typing import IO, Any
 
 import containment
-from containment import PIPE, STDOUT, Bridge, CompletedProcess, Process, Sandbox, Usage
+from containment import (
+    PIPE,
+    STDOUT,
+    Bridge,
+    CompletedProcess,
+    IdMaps,
+    Process,
+    Running,
+    RunningInfo,
+    Sandbox,
+    Seccomp,
+    Usage,
+)
 
 
 def run_variants() -> None:
@@ -100,6 +112,61 @@ def builder() -> None:
     tp.kill()
 
 
+def identity_and_security() -> None:
+    sb = Sandbox(
+        user_namespace=IdMaps(uid=[(0, 100000, 65536)], gid=["0:100000:65536"]),
+        idmap_binds=False,
+        seccomp=Seccomp(allow_ptrace=True, allow_user_namespaces=False, deny=["symlink"]),
+    )
+    sb = sb.user_namespace("auto").user_namespace(("range", 1000)).user_namespace("off").idmap_binds()
+    sb = sb.seccomp().seccomp(False).seccomp(Seccomp())
+    maps: list[tuple[int, int, int]] = IdMaps(uid=[[0, 1, 1]]).uid
+    denied: list[str] = Seccomp(deny=("ptrace",)).deny
+    size: int = containment.DEFAULT_RANGE_SIZE + containment.RANGE_BASE
+    r: CompletedProcess[bytes] = sb.run(
+        ["/opt/tool"], host_program=True, inherit_env=True, env_remove=["SECRET", b"TOKEN"], capture_output=True
+    )
+    containment.run(["true"], user_namespace="own", idmap_binds=True, seccomp=True, host_program=False)
+    removed: int = containment.gc() + containment.gc(["containment", Path("jobs")])
+    del maps, denied, size, r, removed
+
+
+def long_lived() -> None:
+    sb = Sandbox(memory="128M")
+    with sb.start(name="build-17") as r:
+        bare: Running[bytes] = r
+        pid: int = r.pid
+        name: str | None = r.name
+        persistent: bool = r.is_persistent
+        out: CompletedProcess[bytes] = r.run(["make"], capture_output=True, timeout=60)
+        text: CompletedProcess[str] = r.run(["make"], capture_output=True, text=True, cwd="/src")
+        p: Process[bytes] = r.spawn(["cat"], stdin=PIPE, stdout=PIPE, env={"A": "1"})
+        p.kill()
+        del bare, pid, name, persistent, out, text
+    main: Running[str] = sb.start(["server"], stdout=PIPE, text=True, name="svc", persistent=True)
+    if main.stdout is not None:
+        line: str = main.stdout.readline()
+        del line
+    try:
+        done: CompletedProcess[None] = main.wait(timeout=5)
+        code: int = done.returncode
+        del code
+    except containment.TimeoutExpired:
+        pass
+    rc: int | None = main.poll()
+    main.detach()
+    other: Running[bytes] = Running.open("svc")
+    ended: CompletedProcess[None] | None = other.stop(grace=datetime.timedelta(seconds=10))
+    killed: CompletedProcess[None] | None = other.kill()
+    infos: list[RunningInfo] = containment.list()
+    for i in infos:
+        uptime: float = i.uptime
+        mem: int | None = i.memory_current
+        limits: str = i.limits
+        del uptime, mem, limits
+    del rc, ended, killed
+
+
 def errors() -> None:
     try:
         containment.run(["prog"])
@@ -115,6 +182,10 @@ def errors() -> None:
         kind: str = e.kind
         value: str | None = e.value
         del kind, value
+    except containment.NeedsPrivilegeError as e:
+        feature: str = e.feature
+        how: str = e.how
+        del feature, how
     except containment.CalledProcessError as e:
         rc: int = e.returncode
         oom: bool = e.oom_killed

@@ -63,6 +63,19 @@ impl Lease {
 }
 
 impl Lease {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the lock file at `path` if nobody holds it (a lease a dead
+    /// sandbox's init held, kept when its supervisor detached it).
+    pub fn remove_if_free(path: &Path) {
+        if let Ok(Some(lease)) = Lease::try_take(path) {
+            drop(lease); // unlinks
+        }
+    }
+
     /// The lock's descriptor: a process that inherits it holds the lease as long as
     /// it keeps it open (a sandbox's init does).
     pub fn raw_fd(&self) -> std::os::fd::RawFd {

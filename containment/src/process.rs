@@ -311,6 +311,16 @@ impl Child {
         self.group.as_ref().map(Group::dirs).unwrap_or_default()
     }
 
+    /// The lock files of the leases the sandbox holds.
+    pub(crate) fn lease_paths(&self) -> Vec<std::path::PathBuf> {
+        self.leases.iter().map(|l| l.path().to_path_buf()).collect()
+    }
+
+    /// Takes the supervisor's ends of the program's piped stdio.
+    pub(crate) fn take_stdio(&mut self) -> (Option<ChildStdin>, Option<ChildStdout>, Option<ChildStderr>) {
+        (self.stdin.take(), self.stdout.take(), self.stderr.take())
+    }
+
     /// Where the sandbox's processes go in its cgroups.
     pub(crate) fn cgroup_placement(&self) -> crate::cgroup::Placement {
         self.group.as_ref().map(|g| g.placement().clone()).unwrap_or_default()

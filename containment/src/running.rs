@@ -66,6 +66,11 @@ pub struct Running {
     state_dir: Option<PathBuf>,
     /// The cgroups of a sandbox opened from its state, removed when it is stopped.
     adopted: Option<Group>,
+    /// Lock files of its leases, removed once it is gone (for a sandbox opened
+    /// from its state; our own `Child` removes its own).
+    lease_files: Vec<PathBuf>,
+    /// The process that made this handle: a `fork`ed copy never ends the sandbox.
+    owner: u32,
 }
 
 /// Names of the directories of `/run/containment` that are not sandboxes.
@@ -134,6 +139,8 @@ pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
         name: name.clone(),
         state_dir: None,
         adopted: None,
+        lease_files: Vec::new(),
+        owner: std::process::id(),
     };
     if let Some(n) = &name {
         let dir = state_dir(n);
@@ -162,6 +169,9 @@ fn take_name(name: &str) -> Result<Lease> {
 fn clean_stale(dir: &Path) {
     if let Ok(state) = crate::running_state::read(dir) {
         drop(Group::adopt(state.cgroups));
+        for f in &state.leases {
+            Lease::remove_if_free(f);
+        }
     }
     let _ = std::fs::remove_file(dir.join("state"));
 }
@@ -314,6 +324,8 @@ impl Running {
             name: Some(name.to_string()),
             state_dir: Some(dir),
             adopted: Some(Group::adopt(state.cgroups)),
+            lease_files: state.leases,
+            owner: std::process::id(),
         })
     }
 
@@ -344,6 +356,9 @@ impl Running {
             Init::Detached { .. } => None,
         };
         self.adopted = None;
+        for f in self.lease_files.drain(..) {
+            Lease::remove_if_free(&f);
+        }
         self.remove_state();
         Ok(outcome)
     }
@@ -357,16 +372,35 @@ impl Running {
     }
 
     fn state(&self) -> crate::running_state::State {
-        let (pid, start) = match &self.init {
-            Init::Own(c) => (c.pid() as libc::pid_t, crate::cgroup::start_time(c.pid()).unwrap_or(0)),
-            Init::Foreign { pid } | Init::Detached { pid } => (*pid, 0),
+        let (pid, start, leases) = match &self.init {
+            Init::Own(c) => (c.pid() as libc::pid_t, crate::cgroup::start_time(c.pid()).unwrap_or(0), c.lease_paths()),
+            Init::Foreign { pid } | Init::Detached { pid } => (*pid, 0, Vec::new()),
         };
-        crate::running_state::State::new(pid, start, &self.target, &self.sandbox)
+        crate::running_state::State::new(pid, start, &self.target, &self.sandbox, leases)
+    }
+
+    /// Takes the supervisor's ends of the main program's piped standard streams
+    /// (for a sandbox started by [`Command::start`](crate::Command::start) with
+    /// `Stdio::piped()`).
+    pub fn take_stdio(
+        &mut self,
+    ) -> (Option<crate::ChildStdin>, Option<crate::ChildStdout>, Option<crate::ChildStderr>) {
+        match &mut self.init {
+            Init::Own(c) => c.take_stdio(),
+            _ => (None, None, None),
+        }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if std::process::id() != self.owner {
+            // A copy made by fork: the sandbox belongs to the original process.
+            if let Some(g) = self.adopted.take() {
+                g.persist();
+            }
+            return;
+        }
         match self.init {
             Init::Own(_) => {
                 let _ = self.finish();

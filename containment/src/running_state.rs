@@ -27,6 +27,11 @@ pub(crate) struct State {
     pub created: u64,
     /// The limits, as text, for `list`.
     pub limits: String,
+    /// Whether it outlives its supervisor once detached.
+    pub persistent: bool,
+    /// Lock files of the leases its init holds (its id range, its address), to
+    /// remove once it is gone.
+    pub leases: Vec<PathBuf>,
     // The program's security profile, for programs run in it later.
     capabilities: Vec<String>,
     seccomp: String,
@@ -35,7 +40,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(pid: libc::pid_t, start: u64, target: &JoinTarget, sandbox: &Sandbox) -> State {
+    pub fn new(pid: libc::pid_t, start: u64, target: &JoinTarget, sandbox: &Sandbox, leases: Vec<PathBuf>) -> State {
         let l = &sandbox.limits;
         let mut limits = Vec::new();
         if let Some(m) = l.memory {
@@ -59,6 +64,8 @@ impl State {
             placement: target.placement.clone(),
             created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             limits: limits.join(" "),
+            persistent: sandbox.persistent,
+            leases,
             capabilities: sandbox.capabilities.clone(),
             seccomp: sandbox.seccomp_policy().to_spec(),
             rlimits: sandbox.rlimits.iter().map(|(r, (s, h))| (r.name().to_string(), *s, *h)).collect(),
@@ -69,7 +76,7 @@ impl State {
     /// A description with the recorded security profile, for programs run in the
     /// sandbox (its root, network and limits are there already).
     pub fn sandbox(&self) -> Sandbox {
-        let mut s = Sandbox::new().capability_names(self.capabilities.clone());
+        let mut s = Sandbox::new().capability_names(self.capabilities.clone()).persistent(self.persistent);
         s = s.seccomp(Seccomp::from_spec(&self.seccomp));
         for (name, soft, hard) in &self.rlimits {
             if let Ok(r) = name.parse() {
@@ -106,6 +113,10 @@ impl State {
             let v = if *v == Version::V1 { "v1" } else { "v2" };
             t.push_str(&format!("cgroup={v}:{}\n", d.display()));
         }
+        t.push_str(&format!("persistent={}\n", u8::from(self.persistent)));
+        for p in &self.leases {
+            t.push_str(&format!("lease={}\n", p.display()));
+        }
         for p in &self.placement.enter {
             t.push_str(&format!("enter={}\n", p.display()));
         }
@@ -135,6 +146,8 @@ impl State {
             placement: Placement::default(),
             created: 0,
             limits: String::new(),
+            persistent: false,
+            leases: Vec::new(),
             capabilities: Vec::new(),
             seccomp: String::new(),
             rlimits: Vec::new(),
@@ -156,6 +169,8 @@ impl State {
                     let ver = if ver == "v1" { Version::V1 } else { Version::V2 };
                     s.cgroups.push((ver, PathBuf::from(dir)));
                 }
+                "persistent" => s.persistent = v == "1",
+                "lease" => s.leases.push(PathBuf::from(v)),
                 "enter" => s.placement.enter.push(PathBuf::from(v)),
                 "start_in" => s.placement.start_in = Some(PathBuf::from(v)),
                 "program_cgroup" => s.placement.program = Some(PathBuf::from(v)),
@@ -215,6 +230,8 @@ mod tests {
             },
             created: 1_700_000_000,
             limits: "memory=64M pids=16".into(),
+            persistent: true,
+            leases: vec!["/run/containment/ids/7".into()],
             capabilities: vec!["CAP_NET_RAW".into()],
             seccomp: Seccomp::default().allow_ptrace(true).deny("io_uring_setup").to_spec(),
             rlimits: vec![("nofile".into(), 64, 128)],

@@ -1,5 +1,6 @@
 """Type stubs of the extension module (re-exported by ``containment``)."""
 
+import builtins
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -16,14 +17,22 @@ __all__ = [
     "Bridge",
     "CompletedProcess",
     "DEFAULT_PATH",
+    "DEFAULT_RANGE_SIZE",
     "DEVNULL",
     "INHERIT",
+    "IdMaps",
     "PIPE",
     "Process",
+    "RANGE_BASE",
+    "Running",
+    "RunningInfo",
     "STDOUT",
     "Sandbox",
+    "Seccomp",
     "Usage",
     "__version__",
+    "gc",
+    "list",
     "run",
 ]
 
@@ -32,6 +41,10 @@ STDOUT: int
 DEVNULL: int
 INHERIT: int
 DEFAULT_PATH: str
+DEFAULT_RANGE_SIZE: int
+"""Host ids per sandbox of ``user_namespace="auto"`` (and ``"range"``) for a root caller."""
+RANGE_BASE: int
+"""The first host id of the exclusive ranges (``1 << 30``)."""
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -62,6 +75,13 @@ _Overlay: TypeAlias = _StrOrBytesPath | tuple[_StrOrBytesPath, _StrOrBytesPath]
 """A template directory, or ``(template, upper_dir)`` to keep the changes."""
 _Address: TypeAlias = str | IPv4Interface
 _User: TypeAlias = int | tuple[int, int]
+_IdMapItem: TypeAlias = tuple[int, int, int] | Sequence[int] | str
+"""``(inside, outside, count)`` or ``"INSIDE:OUTSIDE:COUNT"``."""
+_UserNamespace: TypeAlias = Literal["auto", "off", "own", "range"] | tuple[Literal["range"], int] | IdMaps
+"""``"auto"`` (the default), ``"off"``, ``"own"``, ``"range"``, ``("range", size)`` or ``IdMaps``."""
+_SeccompSpec: TypeAlias = bool | Seccomp
+"""``True`` (the default filter), ``False`` (none), or ``Seccomp(...)`` (the default filter with changes)."""
+_EnvRemove: TypeAlias = Iterable[str | bytes]
 
 @final
 class Usage:
@@ -131,7 +151,8 @@ class Process(Generic[AnyStr]):
     def args(self) -> Any: ...
     @property
     def pid(self) -> int:
-        """The host pid of the sandbox's init."""
+        """The host pid of the sandbox's init (for a program run in a running
+        sandbox: of the process that relays to it)."""
     @property
     def stdin(self) -> IO[AnyStr] | None: ...
     @property
@@ -212,9 +233,11 @@ class Sandbox:
         timeout: _Seconds | None = None,
         rlimits: _Rlimits | None = None,
         capabilities: Iterable[str] | None = None,
-        seccomp: bool | None = None,
+        seccomp: _SeccompSpec | None = None,
         sysfs: bool | None = None,
         cgroup_parent: _StrOrBytesPath | None = None,
+        user_namespace: _UserNamespace | None = None,
+        idmap_binds: bool | None = None,
     ) -> Self: ...
     def chroot(self, dir: _StrOrBytesPath) -> Sandbox: ...
     def overlay(self, template: _StrOrBytesPath, upper: _StrOrBytesPath | None = None) -> Sandbox: ...
@@ -235,7 +258,9 @@ class Sandbox:
     def timeout(self, seconds: _Seconds) -> Sandbox: ...
     def rlimit(self, resource: str, soft: _RlimitValue, hard: _RlimitValue = None) -> Sandbox: ...
     def capabilities(self, names: Iterable[str]) -> Sandbox: ...
-    def seccomp(self, enabled: bool = True) -> Sandbox: ...
+    def seccomp(self, policy: _SeccompSpec = True) -> Sandbox: ...
+    def user_namespace(self, ns: _UserNamespace) -> Sandbox: ...
+    def idmap_binds(self, enabled: bool = True) -> Sandbox: ...
     def sysfs(self, enabled: bool = True) -> Sandbox: ...
     def cgroup_parent(self, path: _StrOrBytesPath) -> Sandbox: ...
     @overload
@@ -253,8 +278,11 @@ class Sandbox:
         encoding: str | None = None,
         errors: str | None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
         timeout: _Seconds | None = None,
     ) -> CompletedProcess[str]: ...
     @overload
@@ -272,6 +300,231 @@ class Sandbox:
         encoding: None = None,
         errors: None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+        timeout: _Seconds | None = None,
+    ) -> CompletedProcess[bytes]: ...
+    @overload
+    def run(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        input: str | bytes | bytearray | memoryview | None = None,
+        capture_output: bool = False,
+        check: bool = False,
+        text: bool = False,
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+        timeout: _Seconds | None = None,
+    ) -> CompletedProcess[Any]: ...
+    @overload
+    def spawn(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: Literal[True],
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Process[str]: ...
+    @overload
+    def spawn(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: Literal[False] = False,
+        encoding: None = None,
+        errors: None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Process[bytes]: ...
+    @overload
+    def spawn(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: bool = False,
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Process[Any]: ...
+
+    @overload
+    def start(
+        self,
+        args: _Args,
+        *,
+        name: str | None = None,
+        persistent: bool = False,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: Literal[True],
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Running[str]:
+        """Starts a sandbox that stays up (see ``Running``): with ``args``, with
+        that main program (the sandbox ends when it does); without, with none.
+        ``name`` makes it findable (``Running.open``, ``list()``);
+        ``persistent=True`` (with a name) lets it outlive this process once
+        detached."""
+    @overload
+    def start(
+        self,
+        args: _Args | None = None,
+        *,
+        name: str | None = None,
+        persistent: bool = False,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: Literal[False] = False,
+        encoding: None = None,
+        errors: None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Running[bytes]: ...
+    @overload
+    def start(
+        self,
+        args: _Args | None = None,
+        *,
+        name: str | None = None,
+        persistent: bool = False,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        text: bool = False,
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        host_program: bool = False,
+    ) -> Running[Any]: ...
+
+@final
+class Running(Generic[AnyStr]):
+    """A sandbox that is up, from ``Sandbox.start()`` or ``Running.open()``:
+    run programs in it (``spawn``, ``run``: its namespaces, root, cgroups,
+    limits and security profile), wait for its main program, stop it. As a
+    context manager it stops the sandbox on exit (``stop()``) unless it was
+    detached, and closes the main program's pipes. Dropping a handle of a
+    sandbox this process started kills it (unless detached)."""
+
+    @staticmethod
+    def open(name: str) -> Running[bytes]:
+        """The running sandbox named ``name``, which any process may have
+        started. Dropping this handle leaves the sandbox running."""
+    @property
+    def args(self) -> Any:
+        """The main program's arguments, or ``None``."""
+    @property
+    def pid(self) -> int:
+        """The host pid of the sandbox's init."""
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def is_persistent(self) -> bool:
+        """Whether it outlives its starter once detached (``False`` for a
+        handle from ``open()``: the core does not record it)."""
+    @property
+    def stdin(self) -> IO[AnyStr] | None:
+        """The main program's standard input, if ``stdin=PIPE``."""
+    @property
+    def stdout(self) -> IO[AnyStr] | None: ...
+    @property
+    def stderr(self) -> IO[AnyStr] | None: ...
+    @property
+    def returncode(self) -> int | None:
+        """The main program's return code once known, else ``None``."""
+    @overload
+    def run(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        input: str | None = None,
+        capture_output: bool = False,
+        check: bool = False,
+        text: Literal[True],
+        encoding: str | None = None,
+        errors: str | None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
+        cwd: _StrOrBytesPath | None = None,
+        executable: _StrOrBytesPath | None = None,
+        timeout: _Seconds | None = None,
+    ) -> CompletedProcess[str]:
+        """Runs ``args`` in the sandbox and waits; ``timeout`` kills the program
+        (not the sandbox): ``timed_out=True``, ``returncode == -9``."""
+    @overload
+    def run(
+        self,
+        args: _Args,
+        *,
+        stdin: _StdioSpec = None,
+        stdout: _StdioSpec = None,
+        stderr: _StdioSpec = None,
+        input: bytes | bytearray | memoryview | None = None,
+        capture_output: bool = False,
+        check: bool = False,
+        text: Literal[False] = False,
+        encoding: None = None,
+        errors: None = None,
+        env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
         timeout: _Seconds | None = None,
@@ -291,6 +544,8 @@ class Sandbox:
         encoding: str | None = None,
         errors: str | None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
         timeout: _Seconds | None = None,
@@ -307,6 +562,8 @@ class Sandbox:
         encoding: str | None = None,
         errors: str | None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
     ) -> Process[str]: ...
@@ -322,6 +579,8 @@ class Sandbox:
         encoding: None = None,
         errors: None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
     ) -> Process[bytes]: ...
@@ -337,9 +596,82 @@ class Sandbox:
         encoding: str | None = None,
         errors: str | None = None,
         env: _Env | None = None,
+        inherit_env: bool = False,
+        env_remove: _EnvRemove | None = None,
         cwd: _StrOrBytesPath | None = None,
         executable: _StrOrBytesPath | None = None,
     ) -> Process[Any]: ...
+    def wait(self, timeout: _Seconds | None = None) -> CompletedProcess[None]:
+        """Waits for the main program (the sandbox ends with it); raises
+        ``TimeoutExpired`` after ``timeout`` seconds, ``UnsupportedError`` for
+        a handle from ``open()``."""
+    def poll(self) -> int | None: ...
+    def stop(self, grace: _Seconds = 10.0) -> CompletedProcess[None] | None:
+        """SIGTERM to everything inside, up to ``grace`` seconds, then SIGKILL;
+        removes what the sandbox held. The main program's outcome (the init's
+        without one), or ``None`` for a handle from ``open()``."""
+    def kill(self) -> CompletedProcess[None] | None: ...
+    def detach(self) -> None:
+        """Leaves a persistent sandbox running after this handle and this
+        process are gone."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, *_exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> bool: ...
+    def __class_getitem__(cls, item: Any) -> GenericAlias: ...
+
+@final
+class RunningInfo:
+    """What ``list()`` says of a running named sandbox."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+    @property
+    def uptime(self) -> float:
+        """Seconds since it started."""
+    @property
+    def limits(self) -> str:
+        """Like ``"memory=64M pids=16"``; empty without limits."""
+    @property
+    def memory_current(self) -> int | None:
+        """Bytes in use, when it has a memory limit."""
+
+def list() -> builtins.list[RunningInfo]:
+    """The named sandboxes that are running (started by any process), by name."""
+
+def gc(parents: Iterable[_StrOrBytesPath] | None = None) -> int:
+    """Removes the cgroups left by supervisors that died, under the default
+    parent and ``parents``; returns how many."""
+
+@final
+class Seccomp:
+    """The default seccomp filter with changes."""
+
+    def __new__(
+        cls, *, allow_ptrace: bool = False, allow_user_namespaces: bool = False, deny: Iterable[str] | None = None
+    ) -> Self: ...
+    @property
+    def allow_ptrace(self) -> bool: ...
+    @property
+    def allow_user_namespaces(self) -> bool: ...
+    @property
+    def deny(self) -> builtins.list[str]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class IdMaps:
+    """Explicit uid and gid maps: ``(inside, outside, count)`` ranges."""
+
+    def __new__(cls, uid: Iterable[_IdMapItem], gid: Iterable[_IdMapItem] | None = None) -> Self: ...
+    @property
+    def uid(self) -> builtins.list[tuple[int, int, int]]: ...
+    @property
+    def gid(self) -> builtins.list[tuple[int, int, int]]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @overload
 def run(
@@ -355,8 +687,11 @@ def run(
     encoding: str | None = None,
     errors: str | None = None,
     env: _Env | None = None,
+    inherit_env: bool = False,
+    env_remove: _EnvRemove | None = None,
     cwd: _StrOrBytesPath | None = None,
     executable: _StrOrBytesPath | None = None,
+    host_program: bool = False,
     chroot: _StrOrBytesPath | None = None,
     overlay: _Overlay | None = None,
     readonly_root: bool | None = None,
@@ -376,9 +711,11 @@ def run(
     timeout: _Seconds | None = None,
     rlimits: _Rlimits | None = None,
     capabilities: Iterable[str] | None = None,
-    seccomp: bool | None = None,
+    seccomp: _SeccompSpec | None = None,
     sysfs: bool | None = None,
     cgroup_parent: _StrOrBytesPath | None = None,
+    user_namespace: _UserNamespace | None = None,
+    idmap_binds: bool | None = None,
 ) -> CompletedProcess[str]: ...
 @overload
 def run(
@@ -394,8 +731,11 @@ def run(
     encoding: None = None,
     errors: None = None,
     env: _Env | None = None,
+    inherit_env: bool = False,
+    env_remove: _EnvRemove | None = None,
     cwd: _StrOrBytesPath | None = None,
     executable: _StrOrBytesPath | None = None,
+    host_program: bool = False,
     chroot: _StrOrBytesPath | None = None,
     overlay: _Overlay | None = None,
     readonly_root: bool | None = None,
@@ -415,9 +755,11 @@ def run(
     timeout: _Seconds | None = None,
     rlimits: _Rlimits | None = None,
     capabilities: Iterable[str] | None = None,
-    seccomp: bool | None = None,
+    seccomp: _SeccompSpec | None = None,
     sysfs: bool | None = None,
     cgroup_parent: _StrOrBytesPath | None = None,
+    user_namespace: _UserNamespace | None = None,
+    idmap_binds: bool | None = None,
 ) -> CompletedProcess[bytes]: ...
 @overload
 def run(
@@ -433,8 +775,11 @@ def run(
     encoding: str | None = None,
     errors: str | None = None,
     env: _Env | None = None,
+    inherit_env: bool = False,
+    env_remove: _EnvRemove | None = None,
     cwd: _StrOrBytesPath | None = None,
     executable: _StrOrBytesPath | None = None,
+    host_program: bool = False,
     chroot: _StrOrBytesPath | None = None,
     overlay: _Overlay | None = None,
     readonly_root: bool | None = None,
@@ -454,7 +799,9 @@ def run(
     timeout: _Seconds | None = None,
     rlimits: _Rlimits | None = None,
     capabilities: Iterable[str] | None = None,
-    seccomp: bool | None = None,
+    seccomp: _SeccompSpec | None = None,
     sysfs: bool | None = None,
     cgroup_parent: _StrOrBytesPath | None = None,
+    user_namespace: _UserNamespace | None = None,
+    idmap_binds: bool | None = None,
 ) -> CompletedProcess[Any]: ...

@@ -9,6 +9,8 @@ from the built-in exception a Python programmer would catch for it:
   ``errno``, ``strerror`` and ``filename`` set;
 - :class:`ProgramNotFoundError` is a :class:`FileNotFoundError` and
   :class:`NotExecutableError` a :class:`PermissionError`, as with ``subprocess``;
+- :class:`NeedsPrivilegeError` is a :class:`PermissionError` (what was asked
+  for needs root, or a delegated cgroup);
 - :class:`CalledProcessError` and :class:`TimeoutExpired` are the ``subprocess``
   exceptions of the same names.
 
@@ -25,6 +27,7 @@ __all__ = [
     "ContainmentError",
     "InvalidValueError",
     "UnsupportedError",
+    "NeedsPrivilegeError",
     "InitDiedError",
     "ContainmentOSError",
     "SetupError",
@@ -59,6 +62,14 @@ class UnsupportedError(ContainmentError):
 
     feature: str = ""
     reason: str = ""
+
+
+class NeedsPrivilegeError(ContainmentError, PermissionError):
+    """What was asked for (``feature``) needs privileges the caller lacks;
+    ``how`` says what would make it work (run as root, a delegated cgroup...)."""
+
+    feature: str = ""
+    how: str = ""
 
 
 class InitDiedError(ContainmentError):
