@@ -585,6 +585,19 @@ pub fn join_new_session_keyring() -> Result<(), Errno> {
         .map(drop)
 }
 
+/// `send(fd, buf, len, MSG_NOSIGNAL)`, retried on `EINTR`: a closed peer gives
+/// `EPIPE`, never SIGPIPE.
+pub fn send_nosignal(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: the pointer and length describe `buf`.
+        let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        match check(ret as libc::c_long) {
+            Err(Errno::EINTR) => continue,
+            r => return r.map(|n| n as usize),
+        }
+    }
+}
+
 /// `flock(fd, operation)`.
 pub fn flock(fd: RawFd, operation: libc::c_int) -> Result<(), Errno> {
     loop {

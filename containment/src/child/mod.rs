@@ -190,11 +190,16 @@ const NO_PROGRAM: libc::pid_t = -1;
 
 /// Starts the program's process and returns its pid once it called `execve`.
 fn start_program(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<libc::pid_t, Failure> {
-    let shared = program::Shared { plan, fds, cgroup, failure: Cell::new(None) };
+    let shared = program::Shared { plan, fds, cgroup, failure: Cell::new(None), reached_exec: Cell::new(false) };
     let pid = program::start(&shared).at(Stage::Fork)?;
     if let Some(f) = shared.failure.get() {
         let _ = sys::waitpid(pid, 0);
         return Err(f);
+    }
+    if !shared.reached_exec.get() {
+        // The process ended (killed, or died) before it could even try execve.
+        let _ = sys::waitpid(pid, 0);
+        return Err(Failure { stage: Stage::Fork, errno: Errno::ECHILD, path: crate::report::NO_PATH });
     }
     // The program holds its descriptors now; this process keeps none of them, so
     // pipes see end-of-file when the program closes them.

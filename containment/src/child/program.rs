@@ -23,6 +23,9 @@ pub(super) struct Shared<'a> {
     /// the sandbox's root), or -1.
     pub cgroup: RawFd,
     pub failure: Cell<Option<Failure>>,
+    /// Set just before the first `execve`: a process that ended without it never
+    /// got that far (it died during its setup).
+    pub reached_exec: Cell<bool>,
 }
 
 const STACK_SIZE: usize = 64 * 1024;
@@ -55,7 +58,7 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `start` passes a pointer to a `Shared` that stays valid while this
     // process runs (the init is suspended by CLONE_VFORK).
     let shared = unsafe { &*(arg as *const Shared<'_>) };
-    let failure = match exec(shared.plan, shared.fds, shared.cgroup) {
+    let failure = match exec(shared, shared.plan, shared.fds, shared.cgroup) {
         Err(f) => f,
         Ok(never) => match never {},
     };
@@ -66,7 +69,7 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
 enum Never {}
 
 /// Sets up the process as the program expects to find it, then `execve`.
-fn exec(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<Never, Failure> {
+fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<Never, Failure> {
     fault::at(plan.fault, Who::Program, Stage::Setsid);
     sys::setsid().at(Stage::Setsid)?;
     connect_stdio(fds).at(Stage::Stdio)?;
@@ -109,6 +112,7 @@ fn exec(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<Never, Failure> {
     sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
     sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
 
+    shared.reached_exec.set(true);
     // Like execvp: a candidate that is missing is skipped; EACCES is remembered
     // and reported if nothing else works; any other error stops the search.
     let mut seen_eacces = false;

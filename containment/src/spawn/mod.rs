@@ -68,8 +68,10 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+    // A socket pair, not a pipe: the go-ahead is sent with MSG_NOSIGNAL, so an init
+    // that died never raises SIGPIPE in a host that does not ignore it (C).
     let sync = match net.is_some() || plan.userns.is_some() {
-        true => Some(nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?),
+        true => Some(sync_pair()?),
         false => None,
     };
     let group = cgroup_for(cmd, &mut plan, how.name.as_deref())?;
@@ -117,24 +119,32 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
     if let (Some(u), Some(go)) = (plan.userns.as_mut(), go.as_ref()) {
-        // On error `child` is dropped on return, which kills and reaps the init.
-        write_id_maps(pid, u)?;
-        trees::idmap(pid, &trees)?;
+        let done = (|| {
+            write_id_maps(pid, u)?;
+            trees::idmap(pid, &trees)?;
+            child.attach_cgroups()?;
+            fault::at(plan.fault, Who::Supervisor, Stage::Sync);
+            send_go(go, b'u')
+        })();
         drop(trees);
-        child.attach_cgroups()?;
-        fault::at(plan.fault, Who::Supervisor, Stage::Sync);
-        sys::write(go.as_raw_fd(), b"u").map_err(|e| Error::os("write", e))?;
+        if let Err(e) = done {
+            return Err(root_cause(child, &plan, cmd, e));
+        }
         child.leases.extend(u.lease.take());
     }
     let mut record = read_record(child.report_fd());
     if let (Some(prepared), Some(go)) = (net.as_mut(), go) {
         match record {
             Some(Record { kind: Kind::Netlink, value, .. }) => {
-                // On error `child` is dropped on return, which kills and reaps the init.
-                let inside = sys::pidfd_getfd(child.pidfd_raw(), value).map_err(|e| Error::os("pidfd_getfd", e))?;
-                net::attach(prepared, pid as u32, inside)?;
-                fault::at(plan.fault, Who::Supervisor, Stage::Network);
-                sys::write(go.as_raw_fd(), b"g").map_err(|e| Error::os("write", e))?;
+                let done = (|| {
+                    let inside = sys::pidfd_getfd(child.pidfd_raw(), value).map_err(|e| Error::os("pidfd_getfd", e))?;
+                    net::attach(prepared, pid as u32, inside)?;
+                    fault::at(plan.fault, Who::Supervisor, Stage::Network);
+                    send_go(&go, b'g')
+                })();
+                if let Err(e) = done {
+                    return Err(root_cause(child, &plan, cmd, e));
+                }
                 record = read_record(child.report_fd());
             }
             Some(Record { kind: Kind::Error, .. }) | None => {}
@@ -169,6 +179,45 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
                 Err(e) => format!("{e}"),
             };
             Err(Error::InitDied(format!("{how}, report {other:?}")))
+        }
+    }
+}
+
+/// The go-ahead channel: (the init's end, the supervisor's end).
+fn sync_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(|e| Error::os("socketpair", e))
+}
+
+/// Sends one go-ahead byte, never raising SIGPIPE.
+fn send_go(go: &std::os::fd::OwnedFd, byte: u8) -> Result<()> {
+    sys::send_nosignal(go.as_raw_fd(), &[byte]).map(drop).map_err(|e| Error::os("send", e))
+}
+
+/// What made a setup step of the supervisor fail after `clone3`: the init's own
+/// failure when it reported one (a step then fails only because the init is gone),
+/// else the step's error. The init is killed and reaped either way.
+fn root_cause(mut child: Child, plan: &Plan, cmd: &Command, step: Error) -> Error {
+    // ESRCH (pidfd_getfd) and EPIPE (the go-ahead) mean the init is gone or going.
+    let init_went = matches!(step.errno(), Some(libc::ESRCH) | Some(libc::EPIPE));
+    let mut pfd = [libc::pollfd { fd: child.pidfd_raw(), events: libc::POLLIN, revents: 0 }];
+    let gone_before = init_went || (sys::poll(&mut pfd, 0).is_ok() && pfd[0].revents != 0);
+    let _ = child.kill();
+    let ended = child.reap();
+    loop {
+        match read_record(child.report_fd()) {
+            Some(rec @ Record { kind: Kind::Error, .. }) => return setup_error(rec, plan, cmd),
+            Some(_) => continue,
+            None if gone_before => {
+                let how = match ended {
+                    Ok(e) if e.code == libc::CLD_EXITED => format!("exit code {}", e.status),
+                    Ok(e) => format!("signal {}", e.status),
+                    Err(e) => e.to_string(),
+                };
+                return Error::InitDied(format!("{how}, during setup ({step})"));
+            }
+            None => return step,
         }
     }
 }

@@ -1,0 +1,621 @@
+//! Fault injection (issue 9; the "Faults" section of security-checklist.md): the
+//! supervisor, the sandbox's init or the program's process dies at each setup
+//! stage, and nothing may be left behind.
+//!
+//! Needs the library built with the `fault-injection` feature (Cargo.toml gives
+//! this test `required-features`):
+//!
+//! ```text
+//! cargo test -p containment --features fault-injection --test faults
+//! ```
+//!
+//! Each case re-executes this test binary as a helper supervisor
+//! ([`helper_supervisor`], with `CONTAINMENT_FAULT=<who>:<stage>`) that spawns one
+//! sandbox with memory and pids limits (and, with a network, on a bridge in a
+//! network namespace the helper made for itself) and writes what happened to a
+//! report file. This process is the helpers' child subreaper, so whatever a helper
+//! leaves running ends up as a child of this process: every case waits for all of
+//! them to end. Then it checks that the sandbox's init is gone, that no mount was
+//! added on the host, no interface in the host's namespace, no lock is held by the
+//! helper, and where the helper's cgroups and leases went.
+//!
+//! What each fault does:
+//! - `supervisor:<cgroup|clone|sync|network>`: the helper dies of SIGKILL and spawn
+//!   never returns. The sandbox's init (if it was made) exits on its own; the
+//!   helper's cgroups stay behind, empty, until the next supervisor process's first
+//!   spawn collects them (checked), or [`containment::gc`] (checked); its lease files
+//!   stay on disk, held by nobody.
+//! - `init:<sync|mount|hostname|fork|exec>`: spawn returns
+//!   [`Error::InitDied`] (or [`Error::Setup`]) and leaves nothing.
+//! - `program:<setsid|capabilities|close-fds>`: the program's process exits with
+//!   code 99 before `execve`; the init sees it never reached `execve`, so spawn
+//!   returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is left.
+//!
+//! The tests hold `common::serial()`: they count this process's children.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus as ProcessStatus;
+use std::time::{Duration, Instant};
+
+use common::{assert_pid_gone, require_root, HostMounts, TempDir};
+use containment::{Error, Ipv4Net, MemoryLimit, Net, Sandbox, Stdio};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// Set in a helper's environment: the file it reports to.
+const HELPER_REPORT: &str = "CTMTEST_FAULT_HELPER_REPORT";
+/// Set in a helper's environment to put the sandbox on a bridge network.
+const HELPER_NET: &str = "CTMTEST_FAULT_HELPER_NET";
+/// The bridge in a helper's own network namespace, and the addresses on it.
+const BRIDGE: &str = "ctmfault0";
+const BRIDGE_ADDR: &str = "10.77.202.1/24";
+const SANDBOX_ADDR: &str = "10.77.202.2/24";
+/// Where the library keeps its address leases: `<netns inode>-<bridge>/<address>`.
+const NET_LEASES: &str = "/run/containment/net";
+/// Where it keeps its leases of host id ranges (one file per range held).
+const ID_LEASES: &str = "/run/containment/ids";
+/// The code a helper's program exits with when it runs.
+const PROGRAM_CODE: i32 = 7;
+/// The code the init or the program's process exits with when it is the one that
+/// dies (see src/fault.rs).
+const FAULT_CODE: i32 = 99;
+/// How long a helper, and what it leaves running, may take to end.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Not a test on its own: the helper supervisor's body, which runs only when this
+/// binary is re-executed with [`HELPER_REPORT`] set (otherwise it returns at once).
+#[test]
+fn helper_supervisor() {
+    let Some(report) = std::env::var_os(HELPER_REPORT) else { return };
+    let mut out = std::fs::OpenOptions::new().append(true).open(&report).expect("open the report file");
+    // Unbuffered: every line is in the file before the next step, which may kill us.
+    let mut say = |line: String| out.write_all(format!("{line}\n").as_bytes()).expect("write the report");
+    say(format!("pid {}", std::process::id()));
+    let mut sb = Sandbox::new()
+        .memory("64M".parse::<MemoryLimit>().expect("size"))
+        .pids(32)
+        .timeout(DEADLINE)
+        .hostname("faulty");
+    if std::env::var_os(HELPER_NET).is_some() {
+        // This thread's own network namespace: it dies with the helper.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
+        let ino = std::fs::metadata("/proc/thread-self/ns/net").expect("stat the netns").ino();
+        say(format!("netns {ino}"));
+        let addr: Ipv4Net = SANDBOX_ADDR.parse().expect("address");
+        sb = sb.net(Net::bridge(BRIDGE, addr).create_bridge(BRIDGE_ADDR.parse().expect("address")));
+    }
+    let spawned = sb
+        .command("/bin/sh")
+        .args(["-c", &format!("exit {PROGRAM_CODE}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            say(format!("spawned {}", child.pid()));
+            match child.wait() {
+                Ok(o) => say(format!("outcome {:?} {} {}", o.status, o.oom_killed, o.timed_out)),
+                Err(e) => say(format!("wait-error {}", variant(&e))),
+            }
+        }
+        Err(e) => say(format!("error {} {e}", variant(&e))),
+    }
+    say("done".into());
+}
+
+/// The name of `e`'s variant (`InitDied`, `Setup`, ...).
+fn variant(e: &Error) -> String {
+    let debug = format!("{e:?}");
+    debug.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default().to_owned()
+}
+
+/// What a helper reported.
+#[derive(Debug, Default)]
+struct Report {
+    pid: u32,
+    netns: Option<u64>,
+    /// The sandbox's init, when spawn returned it.
+    init: Option<u32>,
+    /// The variant and message of the error spawn returned.
+    error: Option<(String, String)>,
+    /// `ExitStatus`, oom_killed, timed_out, as printed.
+    outcome: Option<String>,
+    done: bool,
+}
+
+impl Report {
+    fn read(path: &Path) -> Report {
+        let text = std::fs::read_to_string(path).expect("read the helper's report");
+        let mut r = Report::default();
+        for line in text.lines() {
+            let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+            match key {
+                "pid" => r.pid = rest.parse().expect("pid"),
+                "netns" => r.netns = Some(rest.parse().expect("netns")),
+                "spawned" => r.init = Some(rest.parse().expect("init pid")),
+                "error" => {
+                    let (kind, message) = rest.split_once(' ').unwrap_or((rest, ""));
+                    r.error = Some((kind.to_owned(), message.to_owned()));
+                }
+                "outcome" | "wait-error" => r.outcome = Some(line.to_owned()),
+                "done" => r.done = true,
+                _ => panic!("unexpected line in the helper's report: {line:?}"),
+            }
+        }
+        r
+    }
+}
+
+/// A helper process, killed and reaped if the test gives up on it.
+struct HelperGuard(std::process::Child);
+
+impl Drop for HelperGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Makes this process the child subreaper (once), so that what a dead helper leaves
+/// running becomes this process's child.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER"));
+}
+
+/// Runs a helper with `fault` (`who:stage`, or none) and a bridge network or not;
+/// returns how it ended and its report.
+fn run_helper(fault: Option<&str>, net: bool) -> (ProcessStatus, Report) {
+    become_subreaper();
+    let dir = TempDir::new("fault");
+    let report = dir.join("report");
+    std::fs::write(&report, "").expect("create the report file");
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("current_exe"));
+    cmd.args(["--exact", "helper_supervisor", "--test-threads=1", "--nocapture"])
+        .env(HELPER_REPORT, &report)
+        .env_remove("CONTAINMENT_FAULT")
+        .env_remove(HELPER_NET)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(f) = fault {
+        cmd.env("CONTAINMENT_FAULT", f);
+    }
+    if net {
+        cmd.env(HELPER_NET, "1");
+    }
+    let mut helper = HelperGuard(cmd.spawn().expect("start the helper"));
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = helper.0.try_wait().expect("wait for the helper") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the helper ({fault:?}) did not end within {DEADLINE:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    (status, Report::read(&report))
+}
+
+/// Waits (up to [`DEADLINE`]) until every child of this process has ended, reaping
+/// them (with `__WALL`: a sandbox's init is cloned with no exit signal); returns
+/// their pids. They are what dead helpers left running.
+fn reap_orphans() -> BTreeSet<u32> {
+    let mut reaped = BTreeSet::new();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let children = common::children_of_self();
+        if children.is_empty() {
+            return reaped;
+        }
+        for pid in children {
+            match waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+                Ok(WaitStatus::StillAlive) => {}
+                Ok(_) | Err(nix::errno::Errno::ECHILD) => {
+                    reaped.insert(pid);
+                }
+                Err(e) => panic!("waitpid {pid}: {e}"),
+            }
+        }
+        if Instant::now() >= deadline {
+            let left: Vec<String> = common::children_of_self()
+                .iter()
+                .map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default())
+                .collect();
+            panic!("processes left running {DEADLINE:?} after their supervisor ended: {left:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The interfaces of the host's network namespace.
+fn host_interfaces() -> BTreeSet<String> {
+    std::fs::read_dir("/sys/class/net")
+        .expect("read /sys/class/net")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The groups that the sandboxes of process `pid` have (named `<pid>.<start>.<n>`)
+/// under the default parent of every hierarchy.
+fn cgroups_of(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("{pid}.");
+    let root = Path::new("/sys/fs/cgroup");
+    let mut parents = vec![root.join("containment")];
+    parents.extend(std::fs::read_dir(root).into_iter().flatten().flatten().map(|h| h.path().join("containment")));
+    let mut out: Vec<PathBuf> = parents
+        .iter()
+        .flat_map(|p| std::fs::read_dir(p).into_iter().flatten().flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `flock` locks taken by process `pid` that still exist (`/proc/locks`).
+fn locks_of(pid: u32) -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/locks").expect("read /proc/locks");
+    text.lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().filter(|w| *w != "->").collect();
+            f.get(1) == Some(&"FLOCK") && f.get(4) == Some(&pid.to_string().as_str())
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The address lease files of the bridge in the network namespace `netns`.
+fn net_leases(netns: u64) -> (PathBuf, Vec<PathBuf>) {
+    let dir = Path::new(NET_LEASES).join(format!("{netns}-{BRIDGE}"));
+    let files = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    (dir, files)
+}
+
+/// The lease files of id ranges.
+fn id_lease_files() -> BTreeSet<PathBuf> {
+    std::fs::read_dir(ID_LEASES).into_iter().flatten().flatten().map(|e| e.path()).collect()
+}
+
+/// Takes each lease file of `files` that nobody holds (`flock -n`, as the library
+/// does) and removes it while holding it, as the library's own release does;
+/// returns how many it removed. A file someone holds is left alone.
+fn remove_unheld(files: &BTreeSet<PathBuf>) -> usize {
+    use nix::fcntl::{Flock, FlockArg};
+    let mut removed = 0;
+    for path in files {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else { continue };
+        let Ok(locked) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else { continue };
+        // Only if the file locked is still the one at the path.
+        let same = std::fs::metadata(path).is_ok_and(|m| locked.metadata().is_ok_and(|l| l.ino() == m.ino()));
+        if same && std::fs::remove_file(path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Who dies in a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Supervisor,
+    Init,
+    Program,
+}
+
+/// What one case left, for the summary line.
+struct Case {
+    fault: String,
+    net: bool,
+    status: ProcessStatus,
+    report: Report,
+    orphans: BTreeSet<u32>,
+    stale_cgroups: Vec<PathBuf>,
+    /// Lease files of id ranges left on disk, held by nobody (removed since).
+    stale_id_leases: usize,
+}
+
+/// Runs the helper with `fault` and checks everything but what depends on who died:
+/// the helper's leftovers all end, its init is gone, the host's mounts and
+/// interfaces are as before, no lock of the helper is held, and (with a network) the
+/// bridge's address leases are held by nobody.
+fn run_case(fault: Option<&str>, net: bool) -> Case {
+    let mounts = HostMounts::snapshot();
+    let interfaces = host_interfaces();
+    let id_leases = id_lease_files();
+    let (status, report) = run_helper(fault, net);
+    let what = format!("{} (net {net})", fault.unwrap_or("no fault"));
+    let orphans = reap_orphans();
+    assert_ne!(report.pid, 0, "{what}: the helper did not start: {status}");
+    if let Some(init) = report.init {
+        assert_pid_gone(init);
+    }
+    for pid in &orphans {
+        assert_pid_gone(*pid);
+    }
+    mounts.assert_unchanged();
+    assert_eq!(host_interfaces(), interfaces, "{what}: the host's interfaces changed");
+    assert_eq!(locks_of(report.pid), Vec::<String>::new(), "{what}: locks of the helper still held");
+    if net {
+        let netns = report.netns.unwrap_or_else(|| panic!("{what}: no netns reported"));
+        let (dir, files) = net_leases(netns);
+        // Held by nobody: the helper's locks are all gone (checked above), and the
+        // namespace the directory is named after died with the helper.
+        if report.done {
+            assert_eq!(files, Vec::<PathBuf>::new(), "{what}: address leases left in {}", dir.display());
+            assert!(!dir.exists(), "{what}: {} is left", dir.display());
+        }
+        // After a SIGKILL the lease files stay, held by nobody, in a directory named
+        // after a namespace that is gone: remove them.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // A killed supervisor leaves the lease file of its id range on disk, held by
+    // nobody (the allocator would take it again). Remove those (and any other new
+    // one nobody holds); a helper that returned must leave none.
+    let stale_id_leases = remove_unheld(&id_lease_files().difference(&id_leases).cloned().collect());
+    if report.done {
+        assert_eq!(stale_id_leases, 0, "{what}: the helper left lease files of id ranges, held by nobody");
+    }
+    let stale_cgroups = cgroups_of(report.pid);
+    Case { fault: what, net, status, report, orphans, stale_cgroups, stale_id_leases }
+}
+
+impl Case {
+    fn summary(&self) -> String {
+        format!(
+            "{:<34} helper {:<28} init {:<8} error {:<55} outcome {:<40} orphans {} cgroups left {} \
+             unheld id leases left {}",
+            self.fault,
+            self.status.to_string(),
+            self.report.init.map_or("-".into(), |p| p.to_string()),
+            self.report.error.as_ref().map_or("-".into(), |(k, m)| format!("{k}: {m}")),
+            self.report.outcome.as_deref().unwrap_or("-"),
+            self.orphans.len(),
+            self.stale_cgroups.len(),
+            self.stale_id_leases
+        )
+    }
+}
+
+/// The stages at which `who` can be made to die.
+fn stages(who: Who) -> &'static [&'static str] {
+    match who {
+        Who::Supervisor => &["cgroup", "clone", "sync", "network"],
+        Who::Init => &["sync", "mount", "hostname", "fork", "exec"],
+        Who::Program => &["setsid", "capabilities", "close-fds"],
+    }
+}
+
+/// Runs every stage of `who`, without and with a bridge network, checking what
+/// depends on who died; prints one line per case. Every case runs; the failures
+/// are listed at the end.
+fn every_stage(who: Who) {
+    let name = format!("{who:?}").to_lowercase();
+    let mut failures = Vec::new();
+    for &stage in stages(who) {
+        for net in [false, true] {
+            let fault = format!("{name}:{stage}");
+            let run = std::panic::catch_unwind(|| check_stage(who, stage, &fault, net));
+            if let Err(panic) = run {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{fault} (net {net}): {message}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// One case of [`every_stage`].
+fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
+    {
+        {
+            let case = run_case(Some(fault), net);
+            println!("{}", case.summary());
+            let what = &case.fault;
+            let r = &case.report;
+            // The network stage is reached only with a network.
+            let reached = stage != "network" || net;
+            match (who, reached) {
+                (_, false) => {
+                    assert!(case.status.success(), "{what}: {}", case.status);
+                    assert_eq!(
+                        r.outcome.as_deref(),
+                        Some(format!("outcome Exited({PROGRAM_CODE}) false false").as_str()),
+                        "{what}"
+                    );
+                    assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+                }
+                (Who::Supervisor, true) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    assert_eq!(case.status.signal(), Some(libc::SIGKILL), "{what}: the helper {}", case.status);
+                    assert!(r.init.is_none() && r.error.is_none() && !r.done, "{what}: spawn returned: {r:?}");
+                    // The group was made before the fault; it is left behind,
+                    // empty, and the next supervisor process's first spawn removes it.
+                    assert!(!case.stale_cgroups.is_empty(), "{what}: no cgroup of the killed supervisor");
+                    let next = run_case(None, false);
+                    assert!(next.status.success(), "{what}: the next supervisor: {}", next.status);
+                    assert_eq!(next.stale_cgroups, Vec::<PathBuf>::new(), "{what}: the next supervisor's cgroups");
+                    assert_eq!(
+                        cgroups_of(r.pid),
+                        Vec::<PathBuf>::new(),
+                        "{what}: the next start did not collect the killed supervisor's cgroups"
+                    );
+                }
+                (Who::Init, true) => {
+                    assert!(case.status.success(), "{what}: the helper {}", case.status);
+                    match &r.error {
+                        Some((kind, _)) if kind == "InitDied" || kind == "Setup" => {}
+                        other => panic!("{what}: expected InitDied or Setup from spawn, got {other:?} ({r:?})"),
+                    }
+                    assert!(r.init.is_none(), "{what}");
+                    assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+                }
+                (Who::Program, true) => {
+                    assert!(case.status.success(), "{what}: the helper {}", case.status);
+                    // The init sees that the program's process ended before execve.
+                    match &r.error {
+                        Some((kind, message)) if kind == "Setup" && message.contains("fork") => {}
+                        other => panic!("{what}: expected a Setup error at stage fork, got {other:?} ({r:?})"),
+                    }
+                    assert!(r.outcome.is_none(), "{what}: {r:?}");
+                    assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+                }
+            }
+        }
+    }
+}
+
+/// The harness itself: a helper without a fault runs its program and leaves
+/// nothing, with and without a network.
+#[test]
+fn without_a_fault_the_helper_leaves_nothing() {
+    require_root!();
+    let _serial = common::serial();
+    for net in [false, true] {
+        let case = run_case(None, net);
+        println!("{}", case.summary());
+        assert!(case.status.success(), "{}: {}", case.fault, case.status);
+        let expected = format!("outcome Exited({PROGRAM_CODE}) false false");
+        assert_eq!(case.report.outcome.as_deref(), Some(expected.as_str()), "{:?}", case.report);
+        assert!(case.report.init.is_some() && case.report.done, "{:?}", case.report);
+        assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "cgroups left");
+        assert!(case.orphans.is_empty(), "processes left: {:?}", case.orphans);
+        assert_eq!(case.net, net);
+    }
+}
+
+/// The supervisor SIGKILLed at `cgroup`, `clone`, `sync` and `network`: the sandbox
+/// dies, nothing is left but empty cgroups, which the next start collects.
+#[test]
+fn the_supervisor_killed_at_each_stage() {
+    require_root!();
+    let _serial = common::serial();
+    every_stage(Who::Supervisor);
+}
+
+/// The init dying at `sync`, `mount`, `hostname`, `fork` and `exec`: spawn fails
+/// with InitDied or Setup, and nothing is left.
+#[test]
+fn the_init_dying_at_each_stage() {
+    require_root!();
+    let _serial = common::serial();
+    every_stage(Who::Init);
+}
+
+/// The program's process dying at `setsid`, `capabilities` and `close-fds`, before
+/// `execve`: the outcome is its exit code 99, and nothing is left.
+#[test]
+fn the_program_dying_at_each_stage() {
+    require_root!();
+    let _serial = common::serial();
+    every_stage(Who::Program);
+}
+
+/// `containment::gc` removes the groups a killed supervisor left (without waiting
+/// for a next start).
+#[test]
+fn gc_collects_the_groups_of_a_killed_supervisor() {
+    require_root!();
+    let _serial = common::serial();
+    let case = run_case(Some("supervisor:clone"), false);
+    println!("{}", case.summary());
+    assert!(!case.stale_cgroups.is_empty(), "no cgroup of the killed supervisor");
+    let removed = containment::gc(&[]).expect("gc");
+    assert!(
+        removed >= case.stale_cgroups.len(),
+        "gc removed {removed} groups; the helper left {:?}",
+        case.stale_cgroups
+    );
+    assert_eq!(cgroups_of(case.report.pid), Vec::<PathBuf>::new(), "gc left the killed supervisor's groups");
+}
+
+/// Without fault injection: a sandbox on a bridge network whose init fails to
+/// mount (a directory bound onto a file) fails with that `Setup` error, every
+/// time, never with the error of a supervisor step that failed only because the
+/// init was gone (an `EPIPE` on the go-ahead once was, and raised SIGPIPE in a C
+/// host).
+#[test]
+fn a_setup_failure_on_a_bridge_network_is_a_setup_error() {
+    require_root!();
+    let _serial = common::serial();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
+            let ino = std::fs::metadata("/proc/thread-self/ns/net").expect("stat the netns").ino();
+            let addr: Ipv4Net = SANDBOX_ADDR.parse().expect("address");
+            let net = Net::bridge(BRIDGE, addr).create_bridge(BRIDGE_ADDR.parse().expect("address"));
+            let sb = Sandbox::new().net(net).bind("/usr", "/etc/passwd").timeout(DEADLINE);
+            let mut failures = Vec::new();
+            for i in 0..40 {
+                match sb.command("/bin/true").stdin(Stdio::null()).spawn() {
+                    Err(Error::Setup { stage: containment::Stage::Mount, path: Some(p), .. })
+                        if p == Path::new("/etc/passwd") => {}
+                    other => failures.push(format!("spawn {i}: {other:?}")),
+                }
+            }
+            let _ = std::fs::remove_dir_all(net_leases(ino).0);
+            assert!(failures.is_empty(), "{} of 40 spawns:\n{}", failures.len(), failures.join("\n"));
+        });
+    });
+}
+
+/// All processes of the sandbox whose init is `init` (its descendants, host pids).
+fn descendants(init: u32) -> BTreeSet<u32> {
+    let mut out = BTreeSet::new();
+    let mut todo = vec![init];
+    while let Some(p) = todo.pop() {
+        for c in common::children_of(p) {
+            if out.insert(c) {
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The checklist's "the sandbox's init is SIGKILLed while setsid, double-forked
+/// descendants run" (no fault injection: a SIGKILL from outside the library): they
+/// all die, the outcome says SIGKILL, and the sandbox's cgroups are removed.
+#[test]
+fn the_init_killed_from_outside_takes_every_descendant_with_it() {
+    require_root!();
+    let _serial = common::serial();
+    let mounts = HostMounts::snapshot();
+    let sb = Sandbox::new().memory("64M".parse::<MemoryLimit>().expect("size")).pids(32).timeout(DEADLINE);
+    // A daemon in a session of its own with a child, a double-forked orphan, and
+    // the program itself.
+    let script =
+        "setsid sh -c 'sleep 1000 & exec sleep 1000' & (sleep 1000 &) & sleep 0.1; echo ready; exec sleep 1000";
+    let mut child = sb
+        .command("/bin/sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    assert_eq!(common::read_line_from(&mut child), "ready");
+    let init = child.pid();
+    let inside = descendants(init);
+    assert!(inside.len() >= 4, "expected the program, a daemon with a child and an orphan: {inside:?}");
+    assert!(!cgroups_of(std::process::id()).is_empty(), "the sandbox has cgroups");
+    nix::sys::signal::kill(Pid::from_raw(init as i32), nix::sys::signal::Signal::SIGKILL).expect("kill the init");
+    let outcome = child.wait().expect("wait");
+    assert_eq!(outcome.status, containment::ExitStatus::Signaled(libc::SIGKILL));
+    assert_pid_gone(init);
+    for pid in &inside {
+        assert_pid_gone(*pid);
+    }
+    drop(child);
+    assert_eq!(cgroups_of(std::process::id()), Vec::<PathBuf>::new(), "cgroups left");
+    mounts.assert_unchanged();
+}
