@@ -598,6 +598,19 @@ pub fn send_nosignal(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     }
 }
 
+/// `getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE)`: the cookie of the network
+/// namespace the socket lives in (Linux 5.14+), unique for the boot.
+pub fn netns_cookie(fd: RawFd) -> Result<u64, Errno> {
+    const SO_NETNS_COOKIE: libc::c_int = 71;
+    let mut cookie: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: the out-pointers are valid for the sizes given.
+    check_int(unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, SO_NETNS_COOKIE, (&mut cookie as *mut u64).cast(), &mut len)
+    })?;
+    Ok(cookie)
+}
+
 /// `flock(fd, operation)`.
 pub fn flock(fd: RawFd, operation: libc::c_int) -> Result<(), Errno> {
     loop {

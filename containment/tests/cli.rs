@@ -921,19 +921,6 @@ fn network_options_that_do_not_go_together_give_125() {
 
 /// Deletes the bridge `name` when dropped, and the (empty) directory of its
 /// address leases, `/run/containment/net/<netns>-<name>`, which the library keeps.
-struct BridgeGuard(String);
-
-impl Drop for BridgeGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.0]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-        let suffix = format!("-{}", self.0);
-        for e in std::fs::read_dir("/run/containment/net").into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().ends_with(&suffix) {
-                let _ = std::fs::remove_dir(e.path());
-            }
-        }
-    }
-}
 
 #[test]
 fn a_sandbox_on_a_bridge_from_the_command_line() {
@@ -941,24 +928,30 @@ fn a_sandbox_on_a_bridge_from_the_command_line() {
         return;
     }
     common::require!(
-        Command::new("ip").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok(),
-        "needs the ip command to remove the test's bridge"
+        Command::new("unshare").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok(),
+        "needs unshare(1) to give contain a network namespace of its own"
     );
-    let id = std::process::id();
-    let bridge = format!("ctmtb{id}");
-    let _guard = BridgeGuard(bridge.clone());
-    let subnet = format!("10.213.{}", id % 250);
+    // contain runs in a network namespace of its own (`unshare --net`): the bridge
+    // it creates there never touches the host's, and goes with the namespace.
+    let in_netns = |args: &[&str]| {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--"]).arg(contain_path()).args(args).stdin(Stdio::null());
+        run_cmd(&mut cmd)
+    };
+    let octet = std::process::id() % 250;
+    let subnet = format!("10.77.{octet}");
     let script =
         "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort; cat /proc/net/route | cut -f1-3 | tail -n +2";
-    let out = run([
+    let (address, create, gateway) = (format!("{subnet}.17/24"), format!("{subnet}.1/24"), format!("{subnet}.254"));
+    let out = in_netns(&[
         "-network-address",
-        &format!("{subnet}.17/24"),
+        &address,
         "-bridge",
-        &bridge,
+        "ctmtb0",
         "--create-bridge",
-        &format!("{subnet}.1/24"),
+        &create,
         "--gateway",
-        &format!("{subnet}.254"),
+        &gateway,
         "--mtu",
         "1400",
         "--",
@@ -968,12 +961,11 @@ fn a_sandbox_on_a_bridge_from_the_command_line() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // The gateway, in the kernel's byte order (little-endian hex).
-    let octet = id % 250;
-    let gw = format!("FE{octet:02X}D50A");
-    let net = format!("00{octet:02X}D50A");
+    let gw = format!("FE{octet:02X}4D0A");
+    let net = format!("00{octet:02X}4D0A");
     assert_eq!(stdout(&out), format!("eth0\nlo\neth0\t00000000\t{gw}\neth0\t{net}\t00000000\n"));
     // Without --create-bridge, a missing bridge is refused.
-    let out = run(["--network-address", "10.213.0.17/24", "--bridge", "ctmtb-missing", "/bin/true"]);
+    let out = in_netns(&["--network-address", "10.77.0.17/24", "--bridge", "ctmtb-missing", "/bin/true"]);
     assert_eq!(code(&out), 125);
     assert_one_line_reason(&out, &["ctmtb-missing"]);
 }

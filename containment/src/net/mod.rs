@@ -149,14 +149,31 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
             ));
         }
     }
+    if let Some(mac) = b.mac {
+        // Bit 0 of the first octet: multicast; all zero: no address at all.
+        if mac[0] & 1 == 1 || mac == [0; 6] {
+            let text = mac.iter().map(|o| format!("{o:02x}")).collect::<Vec<_>>().join(":");
+            return Err(Error::invalid(
+                ValueKind::Argument,
+                text,
+                "not a unicast MAC address",
+                "a unicast MAC address (even first octet, not all zero), such as 02:00:00:00:00:01",
+            ));
+        }
+    }
     let mut rtnl = Rtnl::open()?;
     let link = match get_link(&mut rtnl, &b.bridge)? {
         Some(l) => l,
         None => match b.create {
-            Some(addr) => create_bridge(&mut rtnl, &b.bridge, addr)?,
+            Some(addr) => {
+                // Check everything against the bridge-to-be before making it.
+                addr.check_host()?;
+                choose_gateway(&b.bridge, b.address, b.gateway, &[addr])?;
+                create_bridge(&mut rtnl, &b.bridge, addr)?
+            }
             None => {
                 return Err(Error::InvalidConfig(format!(
-                    "bridge {} does not exist; create it or pass create_bridge",
+                    "bridge {} does not exist; create it first (or ask containment to create it)",
                     b.bridge
                 )))
             }
@@ -168,7 +185,7 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
     let seq = rtnl.seq();
     let replies = rtnl.transact(&[Request { seq, bytes: message::get_addrs(seq), dump: true }], "RTM_GETADDR")?;
     let gateway = choose_gateway(&b.bridge, b.address, b.gateway, &message::ipv4_addrs_of(&replies, link.index))?;
-    let lease = registry::take_address(&b.bridge, b.address.addr())?;
+    let lease = registry::take_address(&b.bridge, b.address.addr(), registry::netns_id(rtnl.raw_fd()))?;
     Ok(Prepared {
         rtnl,
         bridge: link.index,
@@ -268,8 +285,11 @@ fn choose_gateway(
             )))
         }
     };
-    if !address.contains(gw) || gw == ip {
-        return Err(Error::InvalidConfig(format!("gateway {gw} is not another address of the subnet of {address}")));
+    let special = address.prefix() <= 30 && (gw == address.network() || gw == address.broadcast());
+    if !address.contains(gw) || gw == ip || special {
+        return Err(Error::InvalidConfig(format!(
+            "gateway {gw} is not another host address of the subnet of {address}"
+        )));
     }
     Ok(gw)
 }
@@ -335,6 +355,8 @@ mod tests {
             (net("10.77.0.5/24"), None, vec![], "has no IPv4 address and no gateway"),
             (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 9, 0, 1)), vec![], "gateway 10.9.0.1 is not"),
             (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 77, 0, 5)), vec![], "gateway 10.77.0.5 is not"),
+            (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 77, 0, 0)), vec![], "gateway 10.77.0.0 is not"),
+            (net("10.77.0.5/24"), Some(Ipv4Addr::new(10, 77, 0, 255)), vec![], "gateway 10.77.0.255 is not"),
         ];
         for (addr, gw, bridge, needle) in cases {
             match choose_gateway("br0", addr, gw, &bridge) {

@@ -35,6 +35,12 @@ impl Rtnl {
         Rtnl { socket: crate::sys::netlink_socket(fd), seq: 1 }
     }
 
+    /// The socket's descriptor.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.socket.as_raw_fd()
+    }
+
     /// The next sequence number.
     pub fn seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
