@@ -629,6 +629,22 @@ pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<(), Errno> {
     check_int(unsafe { libc::setns(fd, nstype) }).map(drop)
 }
 
+/// `prlimit64(pid, resource, {soft, hard}, NULL)`: sets another process's limits.
+pub fn prlimit(pid: libc::pid_t, resource: libc::c_int, soft: u64, hard: u64) -> Result<(), Errno> {
+    let lim = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: `lim` is a valid rlimit64; the old value is not asked for.
+    check_int(unsafe { libc::prlimit64(pid, resource as libc::__rlimit_resource_t, &lim, std::ptr::null_mut()) })
+        .map(drop)
+}
+
+/// This process's hard limit of `resource`.
+pub fn hard_limit(resource: libc::c_int) -> Result<u64, Errno> {
+    let mut lim = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is valid for writes; no new value is given.
+    check_int(unsafe { libc::prlimit64(0, resource as libc::__rlimit_resource_t, std::ptr::null(), &mut lim) })?;
+    Ok(lim.rlim_max)
+}
+
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on an integer.

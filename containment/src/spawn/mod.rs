@@ -121,6 +121,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     if let (Some(u), Some(go)) = (plan.userns.as_mut(), go.as_ref()) {
         let done = (|| {
             write_id_maps(pid, u)?;
+            raise_limits(pid, &plan.rlimits)?;
             trees::idmap(pid, &trees)?;
             child.attach_cgroups()?;
             fault::at(plan.fault, Who::Supervisor, Stage::Sync);
@@ -322,6 +323,21 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
             Err(Error::InitDied(format!("the joiner ended ({how:?}) with report {other:?}")))
         }
     }
+}
+
+/// Raises the init's hard limits where the plan asks for more than the supervisor
+/// has: inside its user namespace the sandbox lacks the `CAP_SYS_RESOURCE` that
+/// takes (the supervisor has it, or the plan was refused). The program inherits
+/// them and sets the same values itself.
+fn raise_limits(pid: libc::pid_t, rlimits: &[(libc::c_int, u64, u64)]) -> Result<()> {
+    for &(resource, soft, hard) in rlimits {
+        // Only raising needs this: compare with the supervisor's own hard limit.
+        let own = sys::hard_limit(resource).unwrap_or(u64::MAX);
+        if hard > own {
+            sys::prlimit(pid, resource, soft, hard).map_err(|e| Error::os("prlimit", e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the user namespace's maps of the init `pid` (after `setgroups` is denied
