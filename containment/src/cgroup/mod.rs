@@ -222,6 +222,9 @@ pub(crate) struct Group {
     placement: Placement,
     /// The v2 directory the init starts in, open, for `CLONE_INTO_CGROUP`.
     v2_fd: Option<OwnedFd>,
+    /// The default parents this group was made in: removed when they are left
+    /// empty, so nothing of containment stays in the hierarchies between uses.
+    prune: Vec<PathBuf>,
 }
 
 /// Where a sandbox's processes go in its groups.
@@ -303,13 +306,28 @@ impl Group {
             Some(n) => format!("named-{n}"),
             None => group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed)),
         };
-        let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None };
+        let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None, prune: Vec::new() };
         for (version, mount, controllers) in by_mount {
             let parent_dir = mount.join(&parent.rel);
             prepare_parent(&parent_dir, parent, version, &controllers)?;
             collect_stale_once(&parent_dir);
             let dir = parent_dir.join(&name);
-            mkdir(&dir)?;
+            // Another supervisor may remove the default parent when it empties it
+            // between our making it and our group: make it again then.
+            let mut attempts = 0;
+            loop {
+                match mkdir(&dir) {
+                    Ok(()) => break,
+                    Err(Error::Os { errno: Errno::ENOENT, .. }) if parent.create && attempts < 8 => {
+                        attempts += 1;
+                        prepare_parent(&parent_dir, parent, version, &controllers)?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if parent.create && !group.prune.contains(&parent_dir) {
+                group.prune.push(parent_dir.clone());
+            }
             group.dirs.push((version, dir.clone(), controllers.clone()));
             let memory = controllers.contains(&Controller::Memory);
             match version {
@@ -405,12 +423,14 @@ impl Group {
             dirs: dirs.into_iter().map(|(v, d)| (v, d, Vec::new())).collect(),
             placement: Placement::default(),
             v2_fd: None,
+            prune: Vec::new(),
         }
     }
 
     /// Lets the group outlive this handle (a persistent sandbox's).
     pub fn persist(mut self) {
         self.dirs.clear();
+        self.prune.clear();
     }
 
     /// The v2 group's directory descriptor, for `CLONE_INTO_CGROUP`.
@@ -463,6 +483,10 @@ impl Drop for Group {
         // Children before their parent.
         for (version, dir, _) in self.dirs.drain(..).rev() {
             remove(&dir, version);
+        }
+        for parent in self.prune.drain(..) {
+            // Fails (EBUSY, ENOTEMPTY) while other sandboxes use it: that is fine.
+            let _ = std::fs::remove_dir(parent);
         }
     }
 }
