@@ -9,7 +9,7 @@ use std::time::Duration;
 use containment::{Child, Errno, Error, Outcome};
 
 use crate::error::containment_error;
-use crate::handle::{self, call, call_value, get, non_null, write_out, Fail, Handle, Kind};
+use crate::handle::{self, call, call_value, get, non_null, read, write_out, Fail, Handle, Kind};
 use crate::status::containment_status;
 
 /// What a sandbox used. Times are in microseconds.
@@ -71,6 +71,21 @@ impl From<&Outcome> for containment_outcome {
                 peak_memory_bytes: o.usage.peak_memory.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
             },
         }
+    }
+}
+
+/// Writes the outcome of a wait, stop or kill: the outcome in `*outcome` if
+/// there is one, and in `*has_outcome` whether there is.
+///
+/// # Safety
+/// Both pointers are writable.
+pub(crate) unsafe fn write_outcome(o: Option<&Outcome>, outcome: *mut containment_outcome, has_outcome: *mut bool) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if let Some(o) = o {
+            write_out(outcome, containment_outcome::from(o));
+        }
+        write_out(has_outcome, o.is_some());
     }
 }
 
@@ -204,7 +219,7 @@ pub unsafe extern "C" fn containment_child_free(child: *mut containment_child) {
 #[no_mangle]
 pub unsafe extern "C" fn containment_child_pid(child: *const containment_child) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(child, "child") }.map_or(-1, |c| c.pid))
+    unsafe { read(child, "child", -1, |c| c.pid) }
 }
 
 /// A pidfd of the sandbox's init: readable (poll POLLIN) once the sandbox has ended,
@@ -218,7 +233,7 @@ pub unsafe extern "C" fn containment_child_pid(child: *const containment_child) 
 #[no_mangle]
 pub unsafe extern "C" fn containment_child_pidfd(child: *const containment_child) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(child, "child") }.map_or(-1, |c| c.pidfd.as_raw_fd()))
+    unsafe { read(child, "child", -1, |c| c.pidfd.as_raw_fd()) }
 }
 
 /// The caller's end of the program's standard input when it is
@@ -233,7 +248,7 @@ pub unsafe extern "C" fn containment_child_pidfd(child: *const containment_child
 #[no_mangle]
 pub unsafe extern "C" fn containment_child_stdin_fd(child: *const containment_child) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(child, "child") }.map_or(-1, |c| c.stdin_fd.load(Ordering::SeqCst)))
+    unsafe { read(child, "child", -1, |c| c.stdin_fd.load(Ordering::SeqCst)) }
 }
 
 /// The caller's end of the program's standard output when it is
@@ -247,7 +262,7 @@ pub unsafe extern "C" fn containment_child_stdin_fd(child: *const containment_ch
 #[no_mangle]
 pub unsafe extern "C" fn containment_child_stdout_fd(child: *const containment_child) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(child, "child") }.map_or(-1, |c| c.stdout_fd))
+    unsafe { read(child, "child", -1, |c| c.stdout_fd) }
 }
 
 /// The caller's end of the program's standard error when piped, or -1; as
@@ -260,7 +275,7 @@ pub unsafe extern "C" fn containment_child_stdout_fd(child: *const containment_c
 #[no_mangle]
 pub unsafe extern "C" fn containment_child_stderr_fd(child: *const containment_child) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(child, "child") }.map_or(-1, |c| c.stderr_fd))
+    unsafe { read(child, "child", -1, |c| c.stderr_fd) }
 }
 
 /// Closes the caller's end of the program's piped standard input, so that the
@@ -377,10 +392,7 @@ pub unsafe extern "C" fn containment_child_wait_timeout(
             non_null(outcome, "outcome")?;
             non_null(finished, "finished")?;
             let o = c.wait_with(|ch| ch.wait_timeout(Duration::from_millis(timeout_ms)))?;
-            if let Some(o) = &o {
-                write_out(outcome, containment_outcome::from(o));
-            }
-            write_out(finished, o.is_some());
+            write_outcome(o.as_ref(), outcome, finished);
             Ok(())
         })
     }

@@ -9,7 +9,7 @@ use containment::{Command, Stdio, ValueKind};
 use crate::child::{containment_child, containment_outcome};
 use crate::error::containment_error;
 use crate::handle::{
-    self, call, call_value, get, get_mut, non_null, os_str, string_array, write_out, Fail, Handle, Kind,
+    self, call, call_value, get, get_mut, non_null, os_str, put, string_array, write_out, Fail, Handle, Kind,
 };
 use crate::sandbox::containment_sandbox;
 use crate::status::containment_status;
@@ -121,6 +121,20 @@ unsafe fn with_command(
     unsafe { call(error, || f(&mut get_mut(command, "command")?.inner)) }
 }
 
+/// Runs a change to the command behind `command`: `f` calls one of the builder
+/// methods of `Command`, whose result (the command again) is not needed.
+///
+/// # Safety
+/// As [`call`] and [`get_mut`]; `f` may rely on the same guarantees.
+unsafe fn change_command(
+    command: *mut containment_command,
+    error: *mut *mut containment_error,
+    f: impl FnOnce(&mut Command) -> Result<&mut Command, Fail>,
+) -> containment_status {
+    // SAFETY: forwarded to the caller.
+    unsafe { with_command(command, error, |c| f(c).map(|_| ())) }
+}
+
 /// Runs `f` on the handle behind `command`.
 ///
 /// # Safety
@@ -148,21 +162,10 @@ pub(crate) fn command_handle(inner: Command, persistent: bool) -> *mut containme
     handle::into_raw(containment_command { inner, persistent })
 }
 
-/// Stores a new command handle in the non-NULL `out`.
-///
-/// # Safety
-/// `out` is writable.
-unsafe fn give_command(out: *mut *mut containment_command, sandbox: &containment_sandbox, inner: Command) {
-    // SAFETY: forwarded to the caller.
-    unsafe { write_out(out, command_handle(inner, sandbox.persistent)) }
-}
-
 /// A command from `argv`: `argv[0]` is the program, the rest its arguments.
 fn command_from_argv(sandbox: &containment_sandbox, argv: &[&OsStr]) -> Result<Command, Fail> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(Fail::Core(containment::Error::InvalidConfig(
-            "argv is empty: it needs at least the program".to_owned(),
-        )));
+        return Err(Fail::config("argv is empty: it needs at least the program"));
     };
     let mut cmd = sandbox.inner().command(program);
     cmd.args(args);
@@ -190,9 +193,7 @@ pub unsafe extern "C" fn containment_command_new(
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
             let program = os_str(program, "program")?;
-            non_null(out, "out")?;
-            give_command(out, sb, sb.inner().command(program));
-            Ok(())
+            put(out, "out", || Ok(command_handle(sb.inner().command(program), sb.persistent)))
         })
     }
 }
@@ -217,9 +218,7 @@ pub unsafe extern "C" fn containment_command_new_argv(
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
             let argv = string_array(argv, "argv")?;
-            non_null(out, "out")?;
-            give_command(out, sb, command_from_argv(sb, &argv)?);
-            Ok(())
+            put(out, "out", || Ok(command_handle(command_from_argv(sb, &argv)?, sb.persistent)))
         })
     }
 }
@@ -244,9 +243,7 @@ pub unsafe extern "C" fn containment_command_new_from_host(
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
             let path = os_str(path, "path")?;
-            non_null(out, "out")?;
-            give_command(out, sb, sb.inner().command_from_host(path));
-            Ok(())
+            put(out, "out", || Ok(command_handle(sb.inner().command_from_host(path), sb.persistent)))
         })
     }
 }
@@ -278,12 +275,7 @@ pub unsafe extern "C" fn containment_command_arg(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.arg(os_str(arg, "arg")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.arg(os_str(arg, "arg")?))) }
 }
 
 /// Adds the arguments of the NULL-terminated array `args` (nothing when `args[0]`
@@ -300,12 +292,7 @@ pub unsafe extern "C" fn containment_command_args(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.args(string_array(args, "args")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.args(string_array(args, "args")?))) }
 }
 
 /// Sets `argv[0]` (by default the program as given).
@@ -321,12 +308,7 @@ pub unsafe extern "C" fn containment_command_arg0(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.arg0(os_str(arg0, "arg0")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.arg0(os_str(arg0, "arg0")?))) }
 }
 
 /// Sets the environment variable `key` to `value` in the program's environment.
@@ -344,12 +326,7 @@ pub unsafe extern "C" fn containment_command_env(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.env(os_str(key, "key")?, os_str(value, "value")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.env(os_str(key, "key")?, os_str(value, "value")?))) }
 }
 
 /// Removes the environment variable `key` (also one of the defaults, PATH or HOME).
@@ -365,12 +342,7 @@ pub unsafe extern "C" fn containment_command_env_remove(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.env_remove(os_str(key, "key")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.env_remove(os_str(key, "key")?))) }
 }
 
 /// Starts the environment from nothing (not even PATH and HOME) and forgets the
@@ -386,12 +358,7 @@ pub unsafe extern "C" fn containment_command_env_clear(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.env_clear();
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.env_clear())) }
 }
 
 /// Starts the environment from the caller's whole environment (relaxing the
@@ -407,12 +374,7 @@ pub unsafe extern "C" fn containment_command_inherit_env(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.inherit_env();
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.inherit_env())) }
 }
 
 /// Sets the program's working directory inside the sandbox (default "/").
@@ -429,12 +391,7 @@ pub unsafe extern "C" fn containment_command_current_dir(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.current_dir(os_str(dir, "dir")?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.current_dir(os_str(dir, "dir")?))) }
 }
 
 /// The Rust `Stdio` for a choice and descriptor.
@@ -489,12 +446,7 @@ pub unsafe extern "C" fn containment_command_stdin(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.stdin(stdio_of(how, fd)?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.stdin(stdio_of(how, fd)?))) }
 }
 
 /// Connects the program's standard output; as containment_command_stdin() (the
@@ -512,12 +464,7 @@ pub unsafe extern "C" fn containment_command_stdout(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.stdout(stdio_of(how, fd)?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.stdout(stdio_of(how, fd)?))) }
 }
 
 /// Connects the program's standard error; as containment_command_stdout().
@@ -534,12 +481,7 @@ pub unsafe extern "C" fn containment_command_stderr(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        with_command(command, error, |c| {
-            c.stderr(stdio_of(how, fd)?);
-            Ok(())
-        })
-    }
+    unsafe { change_command(command, error, |c| Ok(c.stderr(stdio_of(how, fd)?))) }
 }
 
 /// Starts the sandbox and the program in it, and stores the running child in `*out`
@@ -562,14 +504,7 @@ pub unsafe extern "C" fn containment_command_spawn(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees; `out` is checked for NULL.
-    unsafe {
-        with_command(command, error, |c| {
-            non_null(out, "out")?;
-            let child = containment_child::new(c.spawn()?)?;
-            write_out(out, child);
-            Ok(())
-        })
-    }
+    unsafe { with_command(command, error, |c| put(out, "out", || containment_child::new(c.spawn()?))) }
 }
 
 /// Runs the program to its end and stores its outcome in `*outcome`. Standard
@@ -587,14 +522,7 @@ pub unsafe extern "C" fn containment_command_status(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees; `outcome` is checked.
-    unsafe {
-        with_command(command, error, |c| {
-            non_null(outcome, "outcome")?;
-            let o = c.status()?;
-            write_out(outcome, containment_outcome::from(&o));
-            Ok(())
-        })
-    }
+    unsafe { with_command(command, error, |c| put(outcome, "outcome", || Ok(containment_outcome::from(&c.status()?)))) }
 }
 
 /// Runs the program to its end while collecting its standard output and error
@@ -657,10 +585,7 @@ pub unsafe extern "C" fn containment_sandbox_spawn(
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
             let argv = string_array(argv, "argv")?;
-            non_null(out, "out")?;
-            let child = containment_child::new(command_from_argv(sb, &argv)?.spawn()?)?;
-            write_out(out, child);
-            Ok(())
+            put(out, "out", || containment_child::new(command_from_argv(sb, &argv)?.spawn()?))
         })
     }
 }

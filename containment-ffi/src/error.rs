@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
 
-use crate::handle::{self, call_value, Fail, Handle, Kind};
+use crate::handle::{self, call_value, read, Fail, Handle, Kind};
 use crate::status::containment_status;
 
 /// The details of a failed call: its status, a message, the errno, the setup stage
@@ -111,10 +111,8 @@ pub unsafe extern "C" fn containment_error_status(error: *const containment_erro
 /// `error` is NULL or a pointer this library gave out.
 #[no_mangle]
 pub unsafe extern "C" fn containment_error_message(error: *const containment_error) -> *const c_char {
-    call_value(ptr::null(), || {
-        // SAFETY: forwarded to the caller.
-        unsafe { handle::get(error, "error") }.map_or(ptr::null(), |e| e.message.as_ptr())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { read(error, "error", ptr::null(), |e| e.message.as_ptr()) }
 }
 
 /// The OS error number (errno) behind the error, or 0 when there is none.
@@ -125,10 +123,8 @@ pub unsafe extern "C" fn containment_error_message(error: *const containment_err
 /// `error` is NULL or a pointer this library gave out.
 #[no_mangle]
 pub unsafe extern "C" fn containment_error_errno(error: *const containment_error) -> c_int {
-    call_value(0, || {
-        // SAFETY: forwarded to the caller.
-        unsafe { handle::get(error, "error") }.map_or(0, |e| e.errno)
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { read(error, "error", 0, |e| e.errno) }
 }
 
 /// The setup stage at which the sandbox failed, as a short stable lowercase name
@@ -141,10 +137,8 @@ pub unsafe extern "C" fn containment_error_errno(error: *const containment_error
 /// `error` is NULL or a pointer this library gave out.
 #[no_mangle]
 pub unsafe extern "C" fn containment_error_stage(error: *const containment_error) -> *const c_char {
-    call_value(ptr::null(), || {
-        // SAFETY: forwarded to the caller.
-        unsafe { handle::get(error, "error") }.ok().and_then(|e| e.stage.as_ref()).map_or(ptr::null(), |s| s.as_ptr())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { read(error, "error", ptr::null(), |e| e.stage.as_ref().map_or(ptr::null(), |s| s.as_ptr())) }
 }
 
 /// The path the error is about, byte for byte as given (not necessarily UTF-8), or
@@ -156,8 +150,6 @@ pub unsafe extern "C" fn containment_error_stage(error: *const containment_error
 /// `error` is NULL or a pointer this library gave out.
 #[no_mangle]
 pub unsafe extern "C" fn containment_error_path(error: *const containment_error) -> *const c_char {
-    call_value(ptr::null(), || {
-        // SAFETY: forwarded to the caller.
-        unsafe { handle::get(error, "error") }.ok().and_then(|e| e.path.as_ref()).map_or(ptr::null(), |s| s.as_ptr())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { read(error, "error", ptr::null(), |e| e.path.as_ref().map_or(ptr::null(), |s| s.as_ptr())) }
 }

@@ -92,6 +92,11 @@ impl Fail {
         Fail::Core(containment::Error::InvalidValue { kind, value: value.into(), reason: reason.into(), expected })
     }
 
+    /// An `InvalidConfig` error of the core library's shape.
+    pub(crate) fn config(reason: &str) -> Fail {
+        Fail::Core(containment::Error::InvalidConfig(reason.to_owned()))
+    }
+
     /// An OS error of the core library's shape, from the current `errno`.
     pub(crate) fn last_os(op: &'static str) -> Fail {
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
@@ -145,6 +150,22 @@ pub(crate) unsafe fn call(
 /// `fallback` if it panics.
 pub(crate) fn call_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Runs the body of an accessor that returns a plain value: `f` of the handle
+/// behind `p`, or `fallback` when `p` is NULL or not a live handle (or when the
+/// body panics).
+///
+/// # Safety
+/// As [`get`].
+pub(crate) unsafe fn read<T: Handle, R: Copy>(
+    p: *const T,
+    name: &'static str,
+    fallback: R,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    // SAFETY: forwarded to the caller.
+    call_value(fallback, || unsafe { get(p, name) }.map_or(fallback, f))
 }
 
 /// Gives `value` to C as a handle.
@@ -222,6 +243,24 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     unsafe { out.write(value) };
 }
 
+/// Fills in the out-parameter `out`, named `name`: fails if it is NULL, else
+/// stores the value `make` gives (nothing when `make` fails). `make` runs only
+/// after the check.
+///
+/// # Safety
+/// `out` is NULL or valid for writing a `T`.
+pub(crate) unsafe fn put<T>(
+    out: *mut T,
+    name: &'static str,
+    make: impl FnOnce() -> Result<T, Fail>,
+) -> Result<(), Fail> {
+    non_null(out, name)?;
+    let value = make()?;
+    // SAFETY: `out` is not NULL, and the caller guarantees that it is writable.
+    unsafe { write_out(out, value) };
+    Ok(())
+}
+
 /// Fails with `Null(name)` if `p` is NULL.
 pub(crate) fn non_null<T>(p: *const T, name: &'static str) -> Result<(), Fail> {
     if p.is_null() {
@@ -240,6 +279,19 @@ pub(crate) unsafe fn os_str<'a>(p: *const c_char, name: &'static str) -> Result<
     // SAFETY: the caller guarantees a NUL-terminated string that outlives 'a.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     Ok(OsStr::from_bytes(bytes))
+}
+
+/// The C string `p` as text that must be UTF-8 (names and addresses); other bytes
+/// are an invalid argument, `expected` says what would be accepted.
+///
+/// # Safety
+/// As [`os_str`].
+pub(crate) unsafe fn utf8(p: *const c_char, name: &'static str, expected: &'static str) -> Result<String, Fail> {
+    // SAFETY: forwarded to the caller.
+    let bytes = unsafe { os_str(p, name) }?.as_bytes();
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Fail::invalid(containment::ValueKind::Argument, String::from_utf8_lossy(bytes), "not valid UTF-8", expected)
+    })
 }
 
 /// The C string `p` as text, for parsing; invalid UTF-8 becomes U+FFFD, which no

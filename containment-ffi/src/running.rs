@@ -4,12 +4,14 @@ use std::ffi::{c_char, c_int, CString};
 use std::ptr;
 use std::time::Duration;
 
-use containment::{Outcome, Running, Sandbox, ValueKind};
+use containment::{Outcome, Running, Sandbox};
 
-use crate::child::{containment_child, containment_outcome};
+use crate::child::{containment_child, containment_outcome, write_outcome};
 use crate::command::{command_handle, containment_command, inner_mut, with_command_handle};
 use crate::error::{c_string, containment_error};
-use crate::handle::{self, call, call_value, get, get_mut, non_null, os_str, write_out, Fail, Handle, Kind};
+use crate::handle::{
+    self, call, call_value, get, get_mut, non_null, os_str, put, read, utf8, write_out, Fail, Handle, Kind,
+};
 use crate::sandbox::{containment_sandbox, set, set_handle};
 use crate::status::containment_status;
 
@@ -87,9 +89,7 @@ impl containment_running {
 }
 
 fn stopped() -> Fail {
-    Fail::Core(containment::Error::InvalidConfig(
-        "the sandbox of this handle was already stopped, killed or detached; free the handle".to_owned(),
-    ))
+    Fail::config("the sandbox of this handle was already stopped, killed or detached; free the handle")
 }
 
 /// A name given as text, checked.
@@ -98,15 +98,7 @@ fn stopped() -> Fail {
 /// As [`os_str`].
 pub(crate) unsafe fn sandbox_name(p: *const c_char) -> Result<String, Fail> {
     // SAFETY: forwarded to the caller.
-    let bytes = unsafe { os_str(p, "name") }?.as_encoded_bytes();
-    let name = String::from_utf8(bytes.to_vec()).map_err(|_| {
-        Fail::invalid(
-            ValueKind::Argument,
-            String::from_utf8_lossy(bytes),
-            "not valid UTF-8",
-            "1 to 64 characters out of A-Z a-z 0-9 . _ -",
-        )
-    })?;
+    let name = unsafe { utf8(p, "name", "1 to 64 characters out of A-Z a-z 0-9 . _ -") }?;
     containment::validate_name(&name)?;
     Ok(name)
 }
@@ -178,9 +170,7 @@ pub unsafe extern "C" fn containment_sandbox_start(
     unsafe {
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
-            non_null(out, "out")?;
-            write_out(out, containment_running::new(sb.inner().start()?, Some(sb.persistent)));
-            Ok(())
+            put(out, "out", || Ok(containment_running::new(sb.inner().start()?, Some(sb.persistent))))
         })
     }
 }
@@ -202,9 +192,7 @@ pub unsafe extern "C" fn containment_command_start(
     // SAFETY: the pointers are as the caller guarantees; `out` is checked for NULL.
     unsafe {
         with_command_handle(command, error, |c| {
-            non_null(out, "out")?;
-            write_out(out, containment_running::new(c.inner.start()?, Some(c.persistent)));
-            Ok(())
+            put(out, "out", || Ok(containment_running::new(c.inner.start()?, Some(c.persistent))))
         })
     }
 }
@@ -229,9 +217,7 @@ pub unsafe extern "C" fn containment_running_open(
     unsafe {
         call(error, || {
             let name = sandbox_name(name)?;
-            non_null(out, "out")?;
-            write_out(out, containment_running::new(Running::open(&name)?, None));
-            Ok(())
+            put(out, "out", || Ok(containment_running::new(Running::open(&name)?, None)))
         })
     }
 }
@@ -259,7 +245,7 @@ pub unsafe extern "C" fn containment_running_free(running: *mut containment_runn
 #[no_mangle]
 pub unsafe extern "C" fn containment_running_pid(running: *const containment_running) -> c_int {
     // SAFETY: forwarded to the caller.
-    call_value(-1, || unsafe { get(running, "running") }.map_or(-1, |r| r.pid))
+    unsafe { read(running, "running", -1, |r| r.pid) }
 }
 
 /// The sandbox's name, or NULL when it has none. The string belongs to the handle.
@@ -270,10 +256,8 @@ pub unsafe extern "C" fn containment_running_pid(running: *const containment_run
 /// `running` is NULL or a pointer this library gave out.
 #[no_mangle]
 pub unsafe extern "C" fn containment_running_name(running: *const containment_running) -> *const c_char {
-    call_value(ptr::null(), || {
-        // SAFETY: forwarded to the caller.
-        unsafe { get(running, "running") }.ok().and_then(|r| r.name.as_ref()).map_or(ptr::null(), |n| n.as_ptr())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { read(running, "running", ptr::null(), |r| r.name.as_ref().map_or(ptr::null(), |n| n.as_ptr())) }
 }
 
 /// Stores in `*out` a new command that runs `program` in this sandbox (its
@@ -296,9 +280,7 @@ pub unsafe extern "C" fn containment_running_command(
         call(error, || {
             let r = get(running, "running")?.live()?;
             let program = os_str(program, "program")?;
-            non_null(out, "out")?;
-            write_out(out, command_handle(r.command(program), false));
-            Ok(())
+            put(out, "out", || Ok(command_handle(r.command(program), false)))
         })
     }
 }
@@ -324,9 +306,7 @@ pub unsafe extern "C" fn containment_running_exec(
         call(error, || {
             let r = get(running, "running")?.live()?;
             let cmd = inner_mut(command)?;
-            non_null(out, "out")?;
-            write_out(out, containment_child::new(r.exec(cmd)?)?);
-            Ok(())
+            put(out, "out", || containment_child::new(r.exec(cmd)?))
         })
     }
 }
@@ -352,29 +332,40 @@ pub unsafe extern "C" fn containment_running_wait(
     unsafe {
         call(error, || {
             let h = get_mut(running, "running")?;
-            non_null(outcome, "outcome")?;
-            if h.waited {
-                return Err(Fail::Core(containment::Error::AlreadyWaited));
-            }
-            let o = h.running.as_mut().ok_or_else(stopped)?.wait()?;
-            h.waited = true;
-            write_out(outcome, containment_outcome::from(&o));
-            Ok(())
+            put(outcome, "outcome", || {
+                if h.waited {
+                    return Err(Fail::Core(containment::Error::AlreadyWaited));
+                }
+                let o = h.running.as_mut().ok_or_else(stopped)?.wait()?;
+                h.waited = true;
+                Ok(containment_outcome::from(&o))
+            })
         })
     }
 }
 
-/// Writes the outcome of a stop or kill, if there is one.
+/// Ends the sandbox with `f` (Rust's `stop` or `kill`) and gives its outcome, if
+/// there is one.
 ///
 /// # Safety
-/// Both pointers are writable.
-unsafe fn give_outcome(o: Option<Outcome>, outcome: *mut containment_outcome, has_outcome: *mut bool) {
-    // SAFETY: forwarded to the caller.
+/// As [`call`] and [`get_mut`]; `outcome` and `has_outcome` are NULL or writable.
+unsafe fn end(
+    running: *mut containment_running,
+    outcome: *mut containment_outcome,
+    has_outcome: *mut bool,
+    error: *mut *mut containment_error,
+    f: impl FnOnce(Running) -> containment::Result<Option<Outcome>>,
+) -> containment_status {
+    // SAFETY: forwarded to the caller; the outputs are checked.
     unsafe {
-        if let Some(o) = &o {
-            write_out(outcome, containment_outcome::from(o));
-        }
-        write_out(has_outcome, o.is_some());
+        call(error, || {
+            let h = get_mut(running, "running")?;
+            non_null(outcome, "outcome")?;
+            non_null(has_outcome, "has_outcome")?;
+            let o = f(h.take()?)?;
+            write_outcome(o.as_ref(), outcome, has_outcome);
+            Ok(())
+        })
     }
 }
 
@@ -397,17 +388,8 @@ pub unsafe extern "C" fn containment_running_stop(
     has_outcome: *mut bool,
     error: *mut *mut containment_error,
 ) -> containment_status {
-    // SAFETY: the pointers are as the caller guarantees; the outputs are checked.
-    unsafe {
-        call(error, || {
-            let h = get_mut(running, "running")?;
-            non_null(outcome, "outcome")?;
-            non_null(has_outcome, "has_outcome")?;
-            let o = h.take()?.stop(Duration::from_millis(grace_ms))?;
-            give_outcome(o, outcome, has_outcome);
-            Ok(())
-        })
-    }
+    // SAFETY: the pointers are as the caller guarantees.
+    unsafe { end(running, outcome, has_outcome, error, |r| r.stop(Duration::from_millis(grace_ms))) }
 }
 
 /// Kills the sandbox at once and removes everything; the outcome as with
@@ -424,17 +406,8 @@ pub unsafe extern "C" fn containment_running_kill(
     has_outcome: *mut bool,
     error: *mut *mut containment_error,
 ) -> containment_status {
-    // SAFETY: the pointers are as the caller guarantees; the outputs are checked.
-    unsafe {
-        call(error, || {
-            let h = get_mut(running, "running")?;
-            non_null(outcome, "outcome")?;
-            non_null(has_outcome, "has_outcome")?;
-            let o = h.take()?.kill()?;
-            give_outcome(o, outcome, has_outcome);
-            Ok(())
-        })
-    }
+    // SAFETY: the pointers are as the caller guarantees.
+    unsafe { end(running, outcome, has_outcome, error, |r| r.kill()) }
 }
 
 /// Leaves a persistent sandbox running after this handle is freed; another process
@@ -458,9 +431,7 @@ pub unsafe extern "C" fn containment_running_detach(
             // Rust's `detach` consumes the sandbox even when it refuses, which stops
             // it: refuse here first when the sandbox is known not to be persistent.
             if h.persistent == Some(false) {
-                return Err(Fail::Core(containment::Error::InvalidConfig(
-                    "only a persistent sandbox can be detached (containment_sandbox_persistent)".to_owned(),
-                )));
+                return Err(Fail::config("only a persistent sandbox can be detached (containment_sandbox_persistent)"));
             }
             h.take()?.detach()?;
             Ok(())

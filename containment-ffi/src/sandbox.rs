@@ -1,6 +1,6 @@
 //! `containment_sandbox`: the builder.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, OsStr};
 use std::ptr;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use containment::{
 
 use crate::error::containment_error;
 use crate::handle::{
-    self, call, call_value, get, get_mut, non_null, os_str, slice, string_array, text, write_out, Fail, Handle, Kind,
+    self, call, call_value, get, get_mut, os_str, put, slice, string_array, text, utf8, Fail, Handle, Kind,
 };
 use crate::status::containment_status;
 
@@ -30,6 +30,7 @@ use crate::status::containment_status;
 /// command constructors, containment_sandbox_spawn()) may be called on one sandbox
 /// from several threads at once, as long as no thread modifies or frees it at the
 /// same time; the setters and free need exclusive use.
+#[derive(Clone)]
 pub struct containment_sandbox {
     inner: Sandbox,
     /// The bridge network as set so far, for the net_* functions that refine it
@@ -185,15 +186,7 @@ pub unsafe extern "C" fn containment_sandbox_clone(
     unsafe {
         call(error, || {
             let sb = get(sandbox, "sandbox")?;
-            non_null(out, "out")?;
-            let copy = handle::into_raw(containment_sandbox {
-                inner: sb.inner.clone(),
-                bridge: sb.bridge.clone(),
-                seccomp: sb.seccomp.clone(),
-                persistent: sb.persistent,
-            });
-            write_out(out, copy);
-            Ok(())
+            put(out, "out", || Ok(handle::into_raw(sb.clone())))
         })
     }
 }
@@ -233,15 +226,81 @@ pub(crate) unsafe fn set_handle(
     unsafe { call(error, || f(get_mut(sandbox, "sandbox")?)) }
 }
 
-/// A value given as text that must be UTF-8 (names and addresses).
+/// Runs a setter whose argument is the path (or other bytes) `p`, named `name`.
 ///
 /// # Safety
-/// As [`os_str`].
-unsafe fn utf8(p: *const c_char, name: &'static str, kind: ValueKind) -> Result<String, Fail> {
+/// As [`set`]; `p` is as for [`os_str`].
+unsafe fn set_path(
+    sandbox: *mut containment_sandbox,
+    error: *mut *mut containment_error,
+    (p, name): (*const c_char, &'static str),
+    f: impl FnOnce(Sandbox, &OsStr) -> Sandbox,
+) -> containment_status {
     // SAFETY: forwarded to the caller.
-    let bytes = unsafe { os_str(p, name) }?.as_encoded_bytes();
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| Fail::invalid(kind, String::from_utf8_lossy(bytes), "not valid UTF-8", "ASCII text"))
+    unsafe {
+        set(sandbox, error, || {
+            let p = os_str(p, name)?;
+            Ok(move |s: Sandbox| f(s, p))
+        })
+    }
+}
+
+/// Runs a setter whose arguments are two paths, `a` then `b` (each with its name).
+///
+/// # Safety
+/// As [`set_path`].
+unsafe fn set_paths(
+    sandbox: *mut containment_sandbox,
+    error: *mut *mut containment_error,
+    (a, a_name): (*const c_char, &'static str),
+    (b, b_name): (*const c_char, &'static str),
+    f: impl FnOnce(Sandbox, &OsStr, &OsStr) -> Sandbox,
+) -> containment_status {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        set(sandbox, error, || {
+            let a = os_str(a, a_name)?;
+            let b = os_str(b, b_name)?;
+            Ok(move |s: Sandbox| f(s, a, b))
+        })
+    }
+}
+
+/// Runs a change of the seccomp policy set so far.
+///
+/// # Safety
+/// As [`set_handle`].
+unsafe fn set_seccomp(
+    sandbox: *mut containment_sandbox,
+    error: *mut *mut containment_error,
+    f: impl FnOnce(Seccomp) -> Seccomp,
+) -> containment_status {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        set_handle(sandbox, error, |h| {
+            h.refine_seccomp(f);
+            Ok(())
+        })
+    }
+}
+
+/// Sets a network without a bridge (`net` makes it).
+///
+/// # Safety
+/// As [`set_handle`].
+unsafe fn set_net(
+    sandbox: *mut containment_sandbox,
+    error: *mut *mut containment_error,
+    net: fn() -> Net,
+) -> containment_status {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        set_handle(sandbox, error, |h| {
+            h.bridge = None;
+            h.update(|s| s.net(net()));
+            Ok(())
+        })
+    }
 }
 
 impl containment_sandbox {
@@ -250,16 +309,19 @@ impl containment_sandbox {
         self.update(f);
     }
 
+    /// Sets the bridge network `b`, remembering it for the net_* functions that
+    /// refine it.
+    fn set_bridge(&mut self, b: BridgeNet) {
+        self.bridge = Some(b.clone());
+        self.update(|s| s.net(b));
+    }
+
     /// Changes the bridge network set so far and applies it.
     fn refine_bridge(&mut self, f: impl FnOnce(BridgeNet) -> BridgeNet) -> Result<(), Fail> {
         let Some(b) = self.bridge.take() else {
-            return Err(Fail::Core(containment::Error::InvalidConfig(
-                "the sandbox has no bridge network: call containment_sandbox_net_bridge first".to_owned(),
-            )));
+            return Err(Fail::config("the sandbox has no bridge network: call containment_sandbox_net_bridge first"));
         };
-        let b = f(b);
-        self.bridge = Some(b.clone());
-        self.update(|s| s.net(b));
+        self.set_bridge(f(b));
         Ok(())
     }
 
@@ -286,12 +348,7 @@ pub unsafe extern "C" fn containment_sandbox_chroot(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let dir = os_str(dir, "dir")?;
-            Ok(move |s: Sandbox| s.chroot(dir))
-        })
-    }
+    unsafe { set_path(sandbox, error, (dir, "dir"), |s, dir| s.chroot(dir)) }
 }
 
 /// Makes `template` the root without letting the sandbox change it: an overlay
@@ -308,12 +365,7 @@ pub unsafe extern "C" fn containment_sandbox_overlay(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let template = os_str(template, "template")?;
-            Ok(move |s: Sandbox| s.overlay(template))
-        })
-    }
+    unsafe { set_path(sandbox, error, (template, "template"), |s, template| s.overlay(template)) }
 }
 
 /// Like containment_sandbox_overlay(), but the changes are kept in the host
@@ -332,10 +384,8 @@ pub unsafe extern "C" fn containment_sandbox_overlay_persistent(
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
     unsafe {
-        set(sandbox, error, || {
-            let template = os_str(template, "template")?;
-            let dir = os_str(dir, "dir")?;
-            Ok(move |s: Sandbox| s.overlay_persistent(template, dir))
+        set_paths(sandbox, error, (template, "template"), (dir, "dir"), |s, template, dir| {
+            s.overlay_persistent(template, dir)
         })
     }
 }
@@ -372,13 +422,7 @@ pub unsafe extern "C" fn containment_sandbox_bind(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let src = os_str(src, "src")?;
-            let dst = os_str(dst, "dst")?;
-            Ok(move |s: Sandbox| s.bind(src, dst))
-        })
-    }
+    unsafe { set_paths(sandbox, error, (src, "src"), (dst, "dst"), |s, src, dst| s.bind(src, dst)) }
 }
 
 /// Binds the host path `src` read-only (and nosuid, nodev, recursively) at `dst`.
@@ -395,13 +439,7 @@ pub unsafe extern "C" fn containment_sandbox_bind_ro(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let src = os_str(src, "src")?;
-            let dst = os_str(dst, "dst")?;
-            Ok(move |s: Sandbox| s.bind_ro(src, dst))
-        })
-    }
+    unsafe { set_paths(sandbox, error, (src, "src"), (dst, "dst"), |s, src, dst| s.bind_ro(src, dst)) }
 }
 
 /// Mounts a fresh tmpfs of at most `size` at `dst`; `size` is a size such as
@@ -466,12 +504,7 @@ pub unsafe extern "C" fn containment_sandbox_tmpfs_unlimited(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let dst = os_str(dst, "dst")?;
-            Ok(move |s: Sandbox| s.tmpfs_unlimited(dst))
-        })
-    }
+    unsafe { set_path(sandbox, error, (dst, "dst"), |s, dst| s.tmpfs_unlimited(dst)) }
 }
 
 /// Whether to mount a private tmpfs on /tmp (the default: true).
@@ -505,12 +538,7 @@ pub unsafe extern "C" fn containment_sandbox_hostname(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let name = os_str(name, "name")?;
-            Ok(move |s: Sandbox| s.hostname(name))
-        })
-    }
+    unsafe { set_path(sandbox, error, (name, "name"), |s, name| s.hostname(name)) }
 }
 
 /// Runs the program as `uid` and `gid` inside (with no supplementary groups
@@ -728,12 +756,7 @@ pub unsafe extern "C" fn containment_sandbox_cgroup_parent(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set(sandbox, error, || {
-            let path = os_str(path, "path")?;
-            Ok(move |s: Sandbox| s.cgroup_parent(path))
-        })
-    }
+    unsafe { set_path(sandbox, error, (path, "path"), |s, path| s.cgroup_parent(path)) }
 }
 
 /// Sets a resource limit of the program, soft and hard alike: `resource` is a
@@ -838,13 +861,7 @@ pub unsafe extern "C" fn containment_sandbox_net_none(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set_handle(sandbox, error, |h| {
-            h.bridge = None;
-            h.update(|s| s.net(Net::none()));
-            Ok(())
-        })
-    }
+    unsafe { set_net(sandbox, error, Net::none) }
 }
 
 /// Shares the host's network with the sandbox (an explicit opt-in).
@@ -859,13 +876,7 @@ pub unsafe extern "C" fn containment_sandbox_net_host(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set_handle(sandbox, error, |h| {
-            h.bridge = None;
-            h.update(|s| s.net(Net::host()));
-            Ok(())
-        })
-    }
+    unsafe { set_net(sandbox, error, Net::host) }
 }
 
 /// Gives the sandbox an eth0 with `address` (an IPv4 address with prefix, such as
@@ -890,11 +901,9 @@ pub unsafe extern "C" fn containment_sandbox_net_bridge(
     // SAFETY: the pointers are as the caller guarantees.
     unsafe {
         set_handle(sandbox, error, |h| {
-            let bridge = utf8(bridge, "bridge", ValueKind::Argument)?;
+            let bridge = utf8(bridge, "bridge", "ASCII text")?;
             let address: Ipv4Net = text(address, "address")?.parse()?;
-            let b = Net::bridge(bridge, address);
-            h.bridge = Some(b.clone());
-            h.update(|s| s.net(b));
+            h.set_bridge(Net::bridge(bridge, address));
             Ok(())
         })
     }
@@ -1028,12 +1037,7 @@ pub unsafe extern "C" fn containment_sandbox_seccomp(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set_handle(sandbox, error, |h| {
-            h.refine_seccomp(|_| if enabled { Seccomp::default_filter() } else { Seccomp::disabled() });
-            Ok(())
-        })
-    }
+    unsafe { set_seccomp(sandbox, error, |_| if enabled { Seccomp::default_filter() } else { Seccomp::disabled() }) }
 }
 
 /// Lets the program use ptrace (and process_vm_readv/writev) on its own processes,
@@ -1050,12 +1054,7 @@ pub unsafe extern "C" fn containment_sandbox_seccomp_allow_ptrace(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set_handle(sandbox, error, |h| {
-            h.refine_seccomp(|p| p.allow_ptrace(yes));
-            Ok(())
-        })
-    }
+    unsafe { set_seccomp(sandbox, error, |p| p.allow_ptrace(yes)) }
 }
 
 /// Lets the program create user namespaces (`yes` true), or not (the default).
@@ -1071,12 +1070,7 @@ pub unsafe extern "C" fn containment_sandbox_seccomp_allow_user_namespaces(
     error: *mut *mut containment_error,
 ) -> containment_status {
     // SAFETY: the pointers are as the caller guarantees.
-    unsafe {
-        set_handle(sandbox, error, |h| {
-            h.refine_seccomp(|p| p.allow_user_namespaces(yes));
-            Ok(())
-        })
-    }
+    unsafe { set_seccomp(sandbox, error, |p| p.allow_user_namespaces(yes)) }
 }
 
 /// Also denies the system call `syscall` (by name, such as "mount") with EPERM.
@@ -1251,10 +1245,10 @@ pub unsafe extern "C" fn containment_cgroup_gc(
     unsafe {
         call(error, || {
             let parents = string_array(parents, "parents")?;
-            non_null(removed, "removed")?;
-            let paths: Vec<&std::path::Path> = parents.iter().map(std::path::Path::new).collect();
-            write_out(removed, containment::gc(&paths)?);
-            Ok(())
+            put(removed, "removed", || {
+                let paths: Vec<&std::path::Path> = parents.iter().map(std::path::Path::new).collect();
+                Ok(containment::gc(&paths)?)
+            })
         })
     }
 }

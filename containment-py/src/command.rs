@@ -11,7 +11,7 @@ use containment::{Child, Command, ExitStatus, Stdio};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::convert::{self, StdioArg};
+use crate::convert::{self, given, StdioArg};
 use crate::errors::{self, to_py, CoreResult};
 use crate::fd;
 use crate::outcome::CompletedProcess;
@@ -84,10 +84,6 @@ struct Prepared {
     stderr_reader: Option<OwnedFd>,
 }
 
-fn some<'a, 'py>(o: &'a Option<Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    o.as_ref().filter(|v| !v.is_none())
-}
-
 fn core_stdio(a: StdioArg) -> Stdio {
     match a {
         StdioArg::Inherit => Stdio::inherit(),
@@ -101,21 +97,51 @@ fn dup(py: Python<'_>, fd: &OwnedFd) -> PyResult<OwnedFd> {
     fd.try_clone().map_err(|e| to_py(py, errors::os("dup", &e)))
 }
 
-/// Extracts everything from Python and builds the core command. With
-/// `own_pipes`, the pipes asked for are made here (for `start()`, whose
-/// program's pipe ends the core keeps to itself).
+fn pipe(py: Python<'_>) -> PyResult<(OwnedFd, OwnedFd)> {
+    fd::pipe().map_err(|e| to_py(py, errors::os("pipe2", &e)))
+}
+
+/// The core `Stdio` for a standard descriptor of the program. With `own_pipes`,
+/// a pipe asked for is made here, and this side's end comes with it: the write
+/// end for standard input (`input`), the read end for the outputs.
+fn connect(py: Python<'_>, arg: StdioArg, own_pipes: bool, input: bool) -> PyResult<(Stdio, Option<OwnedFd>)> {
+    match arg {
+        StdioArg::Piped if own_pipes => {
+            let (r, w) = pipe(py)?;
+            Ok(if input { (Stdio::Fd(r), Some(w)) } else { (Stdio::Fd(w), Some(r)) })
+        }
+        other => Ok((core_stdio(other), None)),
+    }
+}
+
+impl CommandOpts<'_> {
+    /// The text mode asked for (`text`, `encoding`, `errors`), if any.
+    fn text_mode(&self, py: Python<'_>) -> PyResult<Option<TextMode>> {
+        TextMode::from_args(py, self.text, given(&self.encoding), given(&self.errors))
+    }
+}
+
+/// Extracts everything from Python and builds the core command; `stdin` stands
+/// for the `stdin` argument (`run()` replaces it for `input`). With `own_pipes`,
+/// the pipes asked for are made here (for `start()`, whose program's pipe ends
+/// the core keeps to itself).
 fn prepare(
     py: Python<'_>,
     target: &Target<'_>,
     c: &CommandOpts<'_>,
-    stdio: [StdioArg; 3],
+    stdin: Option<&Bound<'_, PyAny>>,
     own_pipes: bool,
 ) -> PyResult<Prepared> {
+    let stdio = [
+        convert::stdio(stdin, "stdin")?,
+        convert::stdio(given(&c.stdout), "stdout")?,
+        convert::stdio(given(&c.stderr), "stderr")?,
+    ];
     let argv = convert::argv(&c.args)?;
-    let env = some(&c.env).map(convert::env).transpose()?;
-    let env_remove = some(&c.env_remove).map(|e| convert::fsencodes(e, "env_remove")).transpose()?;
-    let cwd = some(&c.cwd).map(|d| convert::path(d, "cwd")).transpose()?;
-    let executable = some(&c.executable).map(|e| convert::fsencode(e, "executable")).transpose()?;
+    let env = given(&c.env).map(convert::env).transpose()?;
+    let env_remove = given(&c.env_remove).map(|e| convert::fsencodes(e, "env_remove")).transpose()?;
+    let cwd = given(&c.cwd).map(|d| convert::path(d, "cwd")).transpose()?;
+    let executable = given(&c.executable).map(|e| convert::fsencode(e, "executable")).transpose()?;
     if c.inherit_env && env.is_some() {
         return Err(errors::config("env (the whole environment) and inherit_env=True are exclusive: give one")).py(py);
     }
@@ -145,7 +171,6 @@ fn prepare(
         cmd.current_dir(cwd);
     }
 
-    let pipe = || fd::pipe().map_err(|e| to_py(py, errors::os("pipe2", &e)));
     let [stdin, stdout, stderr] = stdio;
     let mut stdout_reader = None;
     let stderr = match (stderr, &stdout) {
@@ -156,76 +181,52 @@ fn prepare(
         (StdioArg::Stdout, StdioArg::Fd(f)) => StdioArg::Fd(dup(py, f)?),
         (StdioArg::Stdout, StdioArg::Piped | StdioArg::Stdout) => {
             // One pipe for both: made here, its read end becomes `stdout`.
-            let (r, w) = pipe()?;
+            let (r, w) = pipe(py)?;
             stdout_reader = Some(r);
             cmd.stdout(Stdio::Fd(dup(py, &w)?));
             StdioArg::Fd(w)
         }
         (other, _) => other,
     };
-    let mut stdin_writer = None;
-    let mut stderr_reader = None;
     if stdout_reader.is_none() {
-        match stdout {
-            StdioArg::Piped if own_pipes => {
-                let (r, w) = pipe()?;
-                stdout_reader = Some(r);
-                cmd.stdout(Stdio::Fd(w));
-            }
-            other => {
-                cmd.stdout(core_stdio(other));
-            }
-        }
+        let (s, reader) = connect(py, stdout, own_pipes, false)?;
+        cmd.stdout(s);
+        stdout_reader = reader;
     }
-    match stdin {
-        StdioArg::Piped if own_pipes => {
-            let (r, w) = pipe()?;
-            stdin_writer = Some(w);
-            cmd.stdin(Stdio::Fd(r));
-        }
-        other => {
-            cmd.stdin(core_stdio(other));
-        }
-    }
-    match stderr {
-        StdioArg::Piped if own_pipes => {
-            let (r, w) = pipe()?;
-            stderr_reader = Some(r);
-            cmd.stderr(Stdio::Fd(w));
-        }
-        other => {
-            cmd.stderr(core_stdio(other));
-        }
-    }
+    let (s, stdin_writer) = connect(py, stdin, own_pipes, true)?;
+    cmd.stdin(s);
+    let (s, stderr_reader) = connect(py, stderr, own_pipes, false)?;
+    cmd.stderr(s);
     Ok(Prepared { cmd, stdin_writer, stdout_reader, stderr_reader })
 }
 
-/// Spawns without the GIL. The command (holding the program's ends of the
-/// pipes) is dropped before returning, so the pipes see their end when the
-/// program closes them.
-fn spawn_child(py: Python<'_>, p: Prepared) -> PyResult<(Child, Option<File>)> {
-    let Prepared { mut cmd, stdout_reader, .. } = p;
-    let child = py.detach(move || {
-        let r = cmd.spawn();
+/// Runs `f` (`Command::spawn` or `Command::start`) on `cmd` without the GIL.
+/// The command (holding the program's ends of the pipes) is dropped before
+/// returning, so the pipes see their end when the program closes them.
+fn launch<T: Send>(
+    py: Python<'_>,
+    mut cmd: Command,
+    f: impl FnOnce(&mut Command) -> containment::Result<T> + Send,
+) -> PyResult<T> {
+    let r = py.detach(move || {
+        let r = f(&mut cmd);
         drop(cmd);
         r
     });
-    Ok((child.py(py)?, stdout_reader.map(File::from)))
+    r.py(py)
 }
 
-fn stdio_args(c: &CommandOpts<'_>, stdin: Option<&Bound<'_, PyAny>>) -> PyResult<[StdioArg; 3]> {
-    Ok([
-        convert::stdio(stdin, "stdin")?,
-        convert::stdio(some(&c.stdout), "stdout")?,
-        convert::stdio(some(&c.stderr), "stderr")?,
-    ])
+/// Spawns without the GIL (see [`launch`]).
+fn spawn_child(py: Python<'_>, p: Prepared) -> PyResult<(Child, Option<File>)> {
+    let Prepared { cmd, stdout_reader, .. } = p;
+    let child = launch(py, cmd, Command::spawn)?;
+    Ok((child, stdout_reader.map(File::from)))
 }
 
 /// `spawn()`: starts the program and returns its `Process`.
 pub(crate) fn spawn(py: Python<'_>, target: &Target<'_>, c: CommandOpts<'_>) -> PyResult<Process> {
-    let text = TextMode::from_args(py, c.text, some(&c.encoding), some(&c.errors))?;
-    let stdio = stdio_args(&c, some(&c.stdin))?;
-    let prepared = prepare(py, target, &c, stdio, false)?;
+    let text = c.text_mode(py)?;
+    let prepared = prepare(py, target, &c, given(&c.stdin), false)?;
     let (child, stdout_reader) = spawn_child(py, prepared)?;
     Process::new(py, c.args.unbind(), child, stdout_reader, text)
 }
@@ -233,18 +234,10 @@ pub(crate) fn spawn(py: Python<'_>, target: &Target<'_>, c: CommandOpts<'_>) -> 
 /// `start()`: starts a sandbox that stays up with the program as its main
 /// program; `sandbox` holds the name and persistence.
 pub(crate) fn start(py: Python<'_>, sandbox: &containment::Sandbox, c: CommandOpts<'_>) -> PyResult<PyRunning> {
-    let text = TextMode::from_args(py, c.text, some(&c.encoding), some(&c.errors))?;
-    let stdio = stdio_args(&c, some(&c.stdin))?;
-    let Prepared { mut cmd, stdin_writer, stdout_reader, stderr_reader } =
-        prepare(py, &Target::New(sandbox), &c, stdio, true)?;
-    // The command (holding the program's ends of the pipes) is dropped before
-    // returning, so the pipes see their end when the program closes them.
-    let running = py.detach(move || {
-        let r = cmd.start();
-        drop(cmd);
-        r
-    });
-    let running = running.py(py)?;
+    let text = c.text_mode(py)?;
+    let Prepared { cmd, stdin_writer, stdout_reader, stderr_reader } =
+        prepare(py, &Target::New(sandbox), &c, given(&c.stdin), true)?;
+    let running = launch(py, cmd, Command::start)?;
     PyRunning::started(py, running, c.args.unbind(), [stdin_writer, stdout_reader, stderr_reader], text)
 }
 
@@ -258,13 +251,13 @@ pub(crate) fn run<'py>(
     r: RunOpts<'py>,
     deadline: Option<Instant>,
 ) -> PyResult<CompletedProcess> {
-    let text = TextMode::from_args(py, c.text, some(&c.encoding), some(&c.errors))?;
-    let input = some(&r.input).map(|i| input_bytes(i, text.as_ref())).transpose()?;
-    if input.is_some() && some(&c.stdin).is_some() {
+    let text = c.text_mode(py)?;
+    let input = given(&r.input).map(|i| input_bytes(i, text.as_ref())).transpose()?;
+    if input.is_some() && given(&c.stdin).is_some() {
         return Err(PyValueError::new_err("stdin and input arguments may not both be used."));
     }
     if r.capture_output {
-        if some(&c.stdout).is_some() || some(&c.stderr).is_some() {
+        if given(&c.stdout).is_some() || given(&c.stderr).is_some() {
             return Err(PyValueError::new_err("stdout and stderr arguments may not be used with capture_output."));
         }
         let pipe = convert::PIPE.into_pyobject(py)?.into_any();
@@ -277,10 +270,9 @@ pub(crate) fn run<'py>(
             stdin_pipe = convert::PIPE.into_pyobject(py)?.into_any();
             Some(&stdin_pipe)
         }
-        None => some(&c.stdin),
+        None => given(&c.stdin),
     };
-    let stdio = stdio_args(&c, stdin)?;
-    let prepared = prepare(py, target, &c, stdio, false)?;
+    let prepared = prepare(py, target, &c, stdin, false)?;
     let (mut child, stdout_reader) = spawn_child(py, prepared)?;
 
     let stdin = child.stdin.take().map(|s| File::from(OwnedFd::from(s)));

@@ -4,7 +4,7 @@
 //! wrong Python types give `TypeError`, bad values `InvalidValueError` (a
 //! `ValueError`) through the core's own error, mapped in [`crate::errors`].
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
@@ -30,6 +30,11 @@ pub(crate) const DEVNULL: i32 = -3;
 pub(crate) const INHERIT: i32 = -4;
 
 const PATH_TYPES: &str = "str, bytes or os.PathLike";
+
+/// A keyword argument that was given: neither left out nor `None`.
+pub(crate) fn given<'a, 'py>(o: &'a Option<Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    o.as_ref().filter(|v| !v.is_none())
+}
 
 /// `os.fsencode(obj)`: the exact bytes of a `str` (surrogate escapes undone),
 /// `bytes` or `os.PathLike`.
@@ -225,22 +230,34 @@ pub(crate) fn bind_spec(src: &Bound<'_, PyAny>, dst: Option<&Bound<'_, PyAny>>, 
     BindSpec::new(src, dst).py(py)
 }
 
-/// `binds=` / `ro_binds=`: `{src: dst}`, or a list of `(src, dst)`, `"SRC:DST"`
-/// strings, or single paths (bound at the same path inside).
-pub(crate) fn binds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<BindSpec>> {
+/// The mounts of a mount argument (see [`mount_items`]): a string item is a
+/// whole spec, which `parse` reads; any other item is a path and an optional
+/// second part, which `spec` takes.
+fn mount_specs<T>(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    spec: impl Fn(&Bound<'_, PyAny>, Option<&Bound<'_, PyAny>>, &str) -> PyResult<T>,
+    parse: impl Fn(&OsStr) -> containment::Result<T>,
+) -> PyResult<Vec<T>> {
     let py = obj.py();
     let mut out = Vec::new();
     for (a, b) in mount_items(obj, what)? {
-        let spec = match b {
-            Some(dst) => bind_spec(&a, Some(&dst), what)?,
+        let item = match b {
+            Some(b) => spec(&a, Some(&b), what)?,
             None if a.is_instance_of::<PyString>() || a.is_instance_of::<PyBytes>() => {
-                BindSpec::parse_os(&fsencode(&a, what)?).py(py)?
+                parse(&fsencode(&a, what)?).py(py)?
             }
-            None => bind_spec(&a, None, what)?,
+            None => spec(&a, None, what)?,
         };
-        out.push(spec);
+        out.push(item);
     }
     Ok(out)
+}
+
+/// `binds=` / `ro_binds=`: `{src: dst}`, or a list of `(src, dst)`, `"SRC:DST"`
+/// strings, or single paths (bound at the same path inside).
+pub(crate) fn binds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<BindSpec>> {
+    mount_specs(obj, what, bind_spec, BindSpec::parse_os)
 }
 
 /// A tmpfs at `dst` with an optional size.
@@ -261,19 +278,7 @@ pub(crate) fn tmpfs_spec(
 /// `tmpfs=`: `{dst: size}`, or a list of `(dst, size)`, `"DST:SIZE"` strings, or
 /// single paths (a tmpfs of the kernel's default size).
 pub(crate) fn tmpfs(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<TmpfsSpec>> {
-    let py = obj.py();
-    let mut out = Vec::new();
-    for (a, b) in mount_items(obj, what)? {
-        let spec = match b {
-            Some(size) => tmpfs_spec(&a, Some(&size), what)?,
-            None if a.is_instance_of::<PyString>() || a.is_instance_of::<PyBytes>() => {
-                TmpfsSpec::parse_os(&fsencode(&a, what)?).py(py)?
-            }
-            None => tmpfs_spec(&a, None, what)?,
-        };
-        out.push(spec);
-    }
-    Ok(out)
+    mount_specs(obj, what, tmpfs_spec, TmpfsSpec::parse_os)
 }
 
 /// One rlimit value: a number, `"512M"`, `"unlimited"`, or `None` (unlimited).

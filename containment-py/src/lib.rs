@@ -118,8 +118,7 @@ fn run<'py>(
         user_namespace,
         idmap_binds,
     };
-    let mut sb = PySandbox::empty();
-    opts.apply(py, &mut sb)?;
+    let sb = opts.build(py)?;
     let cmd = CommandOpts {
         args,
         env,

@@ -158,8 +158,7 @@ impl Handle {
                 Err(Some(fd)) => fd,
                 Err(None) => return self.finish(py).map(Some),
             };
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let slice = left.map_or(SLICE, |l| l.min(SLICE));
+            let (left, slice) = next_slice(deadline);
             let ready = py.detach(|| fd::poll(&[(pidfd.as_fd(), true, false)], slice));
             drop(pidfd);
             let ready = ready.map_err(|e| to_py(py, errors::os("poll", &e)))?;
@@ -186,8 +185,7 @@ impl Handle {
     /// Runs the pump until its pipes are closed (`true`) or `deadline` passes.
     pub fn communicate(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<bool> {
         loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let slice = left.map_or(SLICE, |l| l.min(SLICE));
+            let (left, slice) = next_slice(deadline);
             let r = py.detach(|| {
                 let mut st = self.lock();
                 match st.pump.as_mut() {
@@ -272,6 +270,26 @@ pub struct Process {
     handle: Handle,
 }
 
+/// The time left until `deadline` (`None`: no deadline), and how long the next
+/// blocking step may last: a [`SLICE`], or less when the deadline is nearer.
+pub(crate) fn next_slice(deadline: Option<Instant>) -> (Option<Duration>, Duration) {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    (left, left.map_or(SLICE, |l| l.min(SLICE)))
+}
+
+/// The deadline `d` from now (one that never comes if that is beyond what an
+/// `Instant` holds).
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    Instant::now().checked_add(d).unwrap_or_else(far_future)
+}
+
+/// The `timeout=` of a wait: the seconds as given (0 without one), for
+/// `TimeoutExpired`, and the deadline (`None`: wait forever).
+pub(crate) fn wait_deadline(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<(f64, Option<Instant>)> {
+    let t = convert::wait_time(timeout, "timeout")?;
+    Ok((t.map_or(0.0, |(s, _)| s), t.map(|(_, d)| deadline_after(d))))
+}
+
 /// `os.fdopen(fd, mode)`, wrapped in a text layer in text mode.
 pub(crate) fn file_obj(py: Python<'_>, fd: OwnedFd, write: bool, text: Option<&TextMode>) -> PyResult<Py<PyAny>> {
     use std::os::fd::IntoRawFd;
@@ -290,6 +308,26 @@ pub(crate) fn file_obj(py: Python<'_>, fd: OwnedFd, write: bool, text: Option<&T
     }
 }
 
+/// The Python file objects of a program's pipes (stdin, stdout, stderr: this
+/// side's ends, `None` where not piped), as [`file_obj`] makes them.
+pub(crate) fn file_objs(
+    py: Python<'_>,
+    pipes: [Option<OwnedFd>; 3],
+    text: Option<&TextMode>,
+) -> PyResult<[Option<Py<PyAny>>; 3]> {
+    let [stdin, stdout, stderr] = pipes;
+    let wrap = |fd: Option<OwnedFd>, write| fd.map(|fd| file_obj(py, fd, write, text)).transpose();
+    Ok([wrap(stdin, true)?, wrap(stdout, false)?, wrap(stderr, false)?])
+}
+
+/// Closes the Python file objects of a program's pipes, ignoring errors (a broken
+/// pipe on flushing standard input).
+pub(crate) fn close_files(py: Python<'_>, files: [&Option<Py<PyAny>>; 3]) {
+    for f in files.into_iter().flatten() {
+        let _ = f.bind(py).call_method0("close");
+    }
+}
+
 impl Process {
     pub(crate) fn new(
         py: Python<'_>,
@@ -304,24 +342,8 @@ impl Process {
         let stderr = child.stderr.take().map(OwnedFd::from);
         // On error, `child` is dropped: killed and reaped.
         let handle = Handle::new(py, child)?;
-        let wrap = |fd: Option<OwnedFd>, write| fd.map(|fd| file_obj(py, fd, write, text.as_ref())).transpose();
-        Ok(Process {
-            args,
-            pid,
-            stdin: wrap(stdin, true)?,
-            stdout: wrap(stdout, false)?,
-            stderr: wrap(stderr, false)?,
-            text,
-            handle,
-        })
-    }
-
-    /// Closes the Python file objects of the pipes, ignoring errors (a broken
-    /// pipe on flushing standard input).
-    fn close_files(&self, py: Python<'_>) {
-        for f in [&self.stdin, &self.stdout, &self.stderr].into_iter().flatten() {
-            let _ = f.bind(py).call_method0("close");
-        }
+        let [stdin, stdout, stderr] = file_objs(py, [stdin, stdout, stderr], text.as_ref())?;
+        Ok(Process { args, pid, stdin, stdout, stderr, text, handle })
     }
 
     /// A duplicate of the descriptor of an open Python file object, for the pump;
@@ -378,11 +400,10 @@ impl Process {
     /// `TimeoutExpired` after `timeout` seconds, leaving it running.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
-        let t = convert::wait_time(timeout, "timeout")?;
-        let deadline = t.map(|(_, d)| Instant::now().checked_add(d).unwrap_or_else(far_future));
+        let (secs, deadline) = wait_deadline(timeout)?;
         match self.handle.wait(py, deadline)? {
             Some(o) => Ok(returncode(o.status)),
-            None => Err(self.timeout_error(py, t.map_or(0.0, |(s, _)| s))),
+            None => Err(self.timeout_error(py, secs)),
         }
     }
 
@@ -419,8 +440,7 @@ impl Process {
         input: Option<&Bound<'_, PyAny>>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
-        let t = convert::wait_time(timeout, "timeout")?;
-        let deadline = t.map(|(_, d)| Instant::now().checked_add(d).unwrap_or_else(far_future));
+        let (secs, deadline) = wait_deadline(timeout)?;
         let input = input.filter(|i| !i.is_none());
         if !self.handle.has_pump(py) {
             let data = match input {
@@ -439,7 +459,6 @@ impl Process {
         } else if input.is_some() {
             return Err(PyValueError::new_err("Cannot send input after starting communication"));
         }
-        let secs = t.map_or(0.0, |(s, _)| s);
         if !self.handle.communicate(py, deadline)? {
             return Err(self.timeout_error(py, secs));
         }
@@ -457,7 +476,7 @@ impl Process {
     /// Closes the pipes, kills the sandbox and reaps it.
     #[pyo3(signature = (*_exc))]
     fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.close_files(py);
+        close_files(py, [&self.stdin, &self.stdout, &self.stderr]);
         self.handle.kill_and_reap(py)?;
         Ok(false)
     }
@@ -475,6 +494,6 @@ impl Process {
 }
 
 /// A deadline so far away that it never comes.
-pub(crate) fn far_future() -> Instant {
+fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }

@@ -17,11 +17,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::command::{self, CommandOpts, RunOpts, Target};
-use crate::convert;
+use crate::convert::{self, given};
 use crate::errors::{self, to_py, CoreResult};
 use crate::fd;
 use crate::outcome::{returncode, CompletedProcess};
-use crate::process::{far_future, file_obj, Process, SLICE};
+use crate::process::{close_files, deadline_after, file_objs, next_slice, wait_deadline, Process};
 use crate::text::TextMode;
 
 /// The grace period of `stop()` by default, and of leaving a `with` block.
@@ -132,11 +132,7 @@ impl PyRunning {
         // error `running` is dropped, which kills the sandbox.
         let pidfd = fd::pidfd_open(running.pid()).map_err(|e| to_py(py, errors::os("pidfd_open", &e)))?;
         let mut r = PyRunning::with_state(running, args, Some(pidfd));
-        let [stdin, stdout, stderr] = pipes;
-        let wrap = |fd: Option<OwnedFd>, write| fd.map(|fd| file_obj(py, fd, write, text.as_ref())).transpose();
-        r.stdin = wrap(stdin, true)?;
-        r.stdout = wrap(stdout, false)?;
-        r.stderr = wrap(stderr, false)?;
+        [r.stdin, r.stdout, r.stderr] = file_objs(py, pipes, text.as_ref())?;
         Ok(r)
     }
 
@@ -185,8 +181,7 @@ impl PyRunning {
                     Phase::Detached => Err(detached_error()),
                 }
             });
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let slice = left.map_or(SLICE, |l| l.min(SLICE));
+            let (left, slice) = next_slice(deadline);
             match next.py(py)? {
                 Next::Done(o) => return Ok(Some(o)),
                 Next::Poll(pidfd) => {
@@ -277,12 +272,6 @@ impl PyRunning {
 
     fn phase(&self, py: Python<'_>) -> Phase {
         py.detach(|| self.lock().phase)
-    }
-
-    fn close_files(&self, py: Python<'_>) {
-        for f in [&self.stdin, &self.stdout, &self.stderr].into_iter().flatten() {
-            let _ = f.bind(py).call_method0("close");
-        }
     }
 }
 
@@ -394,13 +383,7 @@ impl PyRunning {
         executable: Option<Bound<'py, PyAny>>,
         timeout: Option<Bound<'py, PyAny>>,
     ) -> PyResult<CompletedProcess> {
-        let deadline = match timeout.as_ref().filter(|t| !t.is_none()) {
-            Some(t) => {
-                let d = convert::duration(t, "timeout")?;
-                Some(Instant::now().checked_add(d).unwrap_or_else(far_future))
-            }
-            None => None,
-        };
+        let deadline = given(&timeout).map(|t| convert::duration(t, "timeout")).transpose()?.map(deadline_after);
         let cmd = CommandOpts {
             args,
             env,
@@ -426,14 +409,10 @@ impl PyRunning {
     /// `UnsupportedError` for a sandbox opened with `Running.open`.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<CompletedProcess> {
-        let t = convert::wait_time(timeout, "timeout")?;
-        let deadline = t.map(|(_, d)| Instant::now().checked_add(d).unwrap_or_else(far_future));
+        let (secs, deadline) = wait_deadline(timeout)?;
         match self.wait_until(py, deadline)? {
             Some(o) => Ok(CompletedProcess::from_outcome(py, self.args.clone_ref(py), o, py.None(), py.None())?),
-            None => {
-                let secs = t.map_or(0.0, |(s, _)| s);
-                Err(errors::timeout_expired(py, &self.args, secs, py.None(), py.None()))
-            }
+            None => Err(errors::timeout_expired(py, &self.args, secs, py.None(), py.None())),
         }
     }
 
@@ -499,7 +478,7 @@ impl PyRunning {
             Phase::Up | Phase::Stopping => self.end(py, |r| r.stop(Duration::from_secs_f64(DEFAULT_GRACE))).map(drop),
             Phase::Stopped | Phase::Detached => Ok(()),
         };
-        self.close_files(py);
+        close_files(py, [&self.stdin, &self.stdout, &self.stderr]);
         r.map(|()| false)
     }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 
 use crate::command::{self, CommandOpts, RunOpts, Target};
-use crate::convert::{self, quote};
+use crate::convert::{self, given, quote};
 use crate::errors::{config, type_error, CoreResult};
 use crate::net;
 use crate::outcome::CompletedProcess;
@@ -54,10 +54,6 @@ pub(crate) struct SandboxOpts<'py> {
     pub idmap_binds: Option<Bound<'py, PyAny>>,
 }
 
-fn given<'a, 'py>(o: &'a Option<Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    o.as_ref().filter(|v| !v.is_none())
-}
-
 fn py_bool(b: bool) -> String {
     if b { "True" } else { "False" }.to_string()
 }
@@ -67,9 +63,16 @@ fn repr(o: &Bound<'_, PyAny>) -> String {
 }
 
 impl SandboxOpts<'_> {
+    /// A `Sandbox` with these options.
+    pub fn build(&self, py: Python<'_>) -> PyResult<PySandbox> {
+        let mut sb = PySandbox { inner: containment::Sandbox::new(), calls: Vec::new() };
+        self.apply(py, &mut sb)?;
+        Ok(sb)
+    }
+
     /// Applies the options to `sb`, in a fixed order: root, mounts (binds,
     /// read-only binds, tmpfs), then the rest.
-    pub fn apply(&self, py: Python<'_>, sb: &mut PySandbox) -> PyResult<()> {
+    fn apply(&self, py: Python<'_>, sb: &mut PySandbox) -> PyResult<()> {
         if let (Some(_), Some(_)) = (given(&self.chroot), given(&self.overlay)) {
             return Err(config("chroot and overlay are exclusive: give one of them")).py(py);
         }
@@ -175,57 +178,57 @@ impl SandboxOpts<'_> {
 }
 
 impl PySandbox {
-    pub(crate) fn empty() -> PySandbox {
-        PySandbox { inner: containment::Sandbox::new(), calls: Vec::new() }
-    }
-
     fn update(&mut self, f: impl FnOnce(containment::Sandbox) -> containment::Sandbox) {
         self.inner = f(std::mem::take(&mut self.inner));
+    }
+
+    /// Forgets the recorded calls of `name`.
+    fn forget(&mut self, name: &str) {
+        self.calls.retain(|(n, _)| *n != name);
     }
 
     /// Records a call for `repr()`; a setting replaces an earlier one of its name.
     fn record(&mut self, name: &'static str, args: String, replaces: bool) {
         if replaces {
-            self.calls.retain(|(n, _)| *n != name);
+            self.forget(name);
         }
         self.calls.push((name, args));
     }
 
+    /// Applies the setting `name` with `f`, and records it as `.name(shown)`.
+    fn set(&mut self, name: &'static str, shown: String, f: impl FnOnce(containment::Sandbox) -> containment::Sandbox) {
+        self.update(f);
+        self.record(name, shown, true);
+    }
+
     fn set_chroot(&mut self, dir: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = convert::path(dir, "chroot")?;
-        self.update(|s| s.chroot(p));
-        self.calls.retain(|(n, _)| *n != "overlay");
-        self.record("chroot", repr(dir), true);
+        self.forget("overlay");
+        self.set("chroot", repr(dir), |s| s.chroot(p));
         Ok(())
     }
 
     fn set_overlay(&mut self, template: &Bound<'_, PyAny>, upper: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let t = convert::path(template, "overlay")?;
-        match upper.filter(|u| !u.is_none()) {
-            Some(u) => {
-                let u_path = convert::path(u, "overlay upper")?;
-                self.update(|s| s.overlay_persistent(t, u_path));
-                self.calls.retain(|(n, _)| *n != "chroot");
-                self.record("overlay", format!("{}, {}", repr(template), repr(u)), true);
-            }
-            None => {
-                self.update(|s| s.overlay(t));
-                self.calls.retain(|(n, _)| *n != "chroot");
-                self.record("overlay", repr(template), true);
-            }
-        }
+        let (upper, shown) = match upper.filter(|u| !u.is_none()) {
+            Some(u) => (Some(convert::path(u, "overlay upper")?), format!("{}, {}", repr(template), repr(u))),
+            None => (None, repr(template)),
+        };
+        self.forget("chroot");
+        self.set("overlay", shown, |s| match upper {
+            Some(u) => s.overlay_persistent(t, u),
+            None => s.overlay(t),
+        });
         Ok(())
     }
 
     fn set_readonly_root(&mut self, b: bool) -> PyResult<()> {
-        self.update(|s| s.readonly_root(b));
-        self.record("readonly_root", py_bool(b), true);
+        self.set("readonly_root", py_bool(b), |s| s.readonly_root(b));
         Ok(())
     }
 
     fn set_private_tmp(&mut self, b: bool) -> PyResult<()> {
-        self.update(|s| s.private_tmp(b));
-        self.record("private_tmp", py_bool(b), true);
+        self.set("private_tmp", py_bool(b), |s| s.private_tmp(b));
         Ok(())
     }
 
@@ -255,22 +258,19 @@ impl PySandbox {
 
     fn set_memory(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let m = convert::size(v, "memory")?;
-        self.update(|s| s.memory(m));
-        self.record("memory", repr(v), true);
+        self.set("memory", repr(v), |s| s.memory(m));
         Ok(())
     }
 
     fn set_cpus(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let c = convert::cpuset(v, "cpus")?;
-        self.record("cpus", quote(&c.to_string()), true);
-        self.update(|s| s.cpus(c));
+        self.set("cpus", quote(&c.to_string()), |s| s.cpus(c));
         Ok(())
     }
 
     fn set_pids(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let n = convert::uint(v, "pids", ValueKind::Number, u64::MAX, "a number of processes greater than zero")?;
-        self.update(|s| s.pids(n));
-        self.record("pids", repr(v), true);
+        self.set("pids", repr(v), |s| s.pids(n));
         Ok(())
     }
 
@@ -279,29 +279,25 @@ impl PySandbox {
             return Err(type_error("cpu_quota", "float or int", v));
         }
         let q: f64 = v.extract()?;
-        self.update(|s| s.cpu_quota(q));
-        self.record("cpu_quota", repr(v), true);
+        self.set("cpu_quota", repr(v), |s| s.cpu_quota(q));
         Ok(())
     }
 
     fn set_cpu_weight(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let w = convert::uint(v, "cpu_weight", ValueKind::Number, u64::from(u32::MAX), "a weight from 1 to 10000")?;
-        self.update(|s| s.cpu_weight(w as u32));
-        self.record("cpu_weight", repr(v), true);
+        self.set("cpu_weight", repr(v), |s| s.cpu_weight(w as u32));
         Ok(())
     }
 
     fn set_net(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let n = net::net(v)?;
-        self.update(|s| s.net(n));
-        self.record("net", repr(v), true);
+        self.set("net", repr(v), |s| s.net(n));
         Ok(())
     }
 
     fn set_hostname(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let h = convert::hostname(v)?;
-        self.update(|s| s.hostname(h));
-        self.record("hostname", repr(v), true);
+        self.set("hostname", repr(v), |s| s.hostname(h));
         Ok(())
     }
 
@@ -311,22 +307,19 @@ impl PySandbox {
             Some(g) => convert::id(g, "gid")?,
             None => u,
         };
-        self.update(|s| s.user(u, g));
-        self.record("user", format!("{u}, {g}"), true);
+        self.set("user", format!("{u}, {g}"), |s| s.user(u, g));
         Ok(())
     }
 
     fn set_groups(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let g = convert::ids(v, "groups")?;
-        self.record("groups", format!("{g:?}"), true);
-        self.update(|s| s.groups(g));
+        self.set("groups", format!("{g:?}"), |s| s.groups(g));
         Ok(())
     }
 
     fn set_timeout(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let d = convert::duration(v, "timeout")?;
-        self.update(|s| s.timeout(d));
-        self.record("timeout", repr(v), true);
+        self.set("timeout", repr(v), |s| s.timeout(d));
         Ok(())
     }
 
@@ -343,45 +336,36 @@ impl PySandbox {
         for n in &names {
             containment::parse_capability(n).py(v.py())?;
         }
-        self.record(
-            "capabilities",
-            format!("[{}]", names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")),
-            true,
-        );
-        self.update(|s| s.capability_names(names));
+        let shown = format!("[{}]", names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "));
+        self.set("capabilities", shown, |s| s.capability_names(names));
         Ok(())
     }
 
     fn set_seccomp(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let (policy, shown) = seccomp::seccomp(v)?;
-        self.update(|s| s.seccomp(policy));
-        self.record("seccomp", shown, true);
+        self.set("seccomp", shown, |s| s.seccomp(policy));
         Ok(())
     }
 
     fn set_user_namespace(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let (ns, shown) = userns::user_namespace(v)?;
-        self.update(|s| s.user_namespace(ns));
-        self.record("user_namespace", shown, true);
+        self.set("user_namespace", shown, |s| s.user_namespace(ns));
         Ok(())
     }
 
     fn set_idmap_binds(&mut self, b: bool) -> PyResult<()> {
-        self.update(|s| s.idmap_binds(b));
-        self.record("idmap_binds", py_bool(b), true);
+        self.set("idmap_binds", py_bool(b), |s| s.idmap_binds(b));
         Ok(())
     }
 
     fn set_sysfs(&mut self, on: bool) -> PyResult<()> {
-        self.update(|s| s.sysfs(on));
-        self.record("sysfs", py_bool(on), true);
+        self.set("sysfs", py_bool(on), |s| s.sysfs(on));
         Ok(())
     }
 
     fn set_cgroup_parent(&mut self, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = convert::path(v, "cgroup_parent")?;
-        self.update(|s| s.cgroup_parent(p));
-        self.record("cgroup_parent", repr(v), true);
+        self.set("cgroup_parent", repr(v), |s| s.cgroup_parent(p));
         Ok(())
     }
 
@@ -456,9 +440,7 @@ impl PySandbox {
             user_namespace,
             idmap_binds,
         };
-        let mut sb = PySandbox::empty();
-        opts.apply(py, &mut sb)?;
-        Ok(sb)
+        opts.build(py)
     }
 
     /// Makes the host directory `dir` the sandbox's `/` (through `pivot_root`).
@@ -657,7 +639,7 @@ impl PySandbox {
         host_program: bool,
         timeout: Option<Bound<'py, PyAny>>,
     ) -> PyResult<CompletedProcess> {
-        let sb = match timeout.as_ref().filter(|t| !t.is_none()) {
+        let sb = match given(&timeout) {
             Some(t) => self.with(|s| s.set_timeout(t))?,
             None => self.clone(),
         };
@@ -753,7 +735,7 @@ impl PySandbox {
         host_program: bool,
     ) -> PyResult<PyRunning> {
         let mut sb = self.inner.clone().persistent(persistent);
-        if let Some(n) = name.as_ref().filter(|n| !n.is_none()) {
+        if let Some(n) = given(&name) {
             let n = convert::string(n, "name")?;
             containment::validate_name(&n).py(py)?;
             sb = sb.name(n);
@@ -761,7 +743,7 @@ impl PySandbox {
         let Some(args) = args.filter(|a| !a.is_none()) else {
             let program_only = [&stdin, &stdout, &stderr, &encoding, &errors, &env, &env_remove, &cwd, &executable]
                 .into_iter()
-                .any(|o| o.as_ref().is_some_and(|v| !v.is_none()));
+                .any(|o| given(o).is_some());
             if program_only || text || inherit_env || host_program {
                 return Err(pyo3::exceptions::PyTypeError::new_err(
                     "start(): the program's arguments (stdin, stdout, env, cwd, ...) need args, the main program",

@@ -269,11 +269,13 @@ def test_environment_options(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def cgroup_parent_dir() -> Path:
-    """The default cgroup parent of a hierarchy, with a sandbox run to make it."""
-    containment.run(["true"], pids=8)
-    for d in ["/sys/fs/cgroup/pids/containment", "/sys/fs/cgroup/containment"]:
-        if os.path.isdir(d):
-            return Path(d)
+    """The default cgroup parent of the `pids` hierarchy (v1) or the unified one
+    (v2). Sandboxes remove it when their last group goes, so it may be absent."""
+    for root in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"]:
+        if os.path.exists(os.path.join(root, "cgroup.procs")) and (
+            root.endswith("/pids") or os.path.exists(os.path.join(root, "cgroup.controllers"))
+        ):
+            return Path(root) / "containment"
     skip_or_fail("no pids cgroup hierarchy")
     raise AssertionError
 
@@ -283,8 +285,9 @@ def test_gc_removes_groups_of_dead_supervisors() -> None:
     # A pid that no longer runs: spawn a process and reap it.
     p = subprocess.Popen(["true"])
     p.wait()
+    made_parent = not parent.exists()
     stale = parent / f"{p.pid}.1.0"
-    stale.mkdir()
+    stale.mkdir(parents=True)
     try:
         assert containment.gc() >= 1
         assert not stale.exists()
@@ -292,6 +295,11 @@ def test_gc_removes_groups_of_dead_supervisors() -> None:
     finally:
         if stale.exists():
             stale.rmdir()
+        if made_parent:
+            try:
+                parent.rmdir()
+            except OSError:
+                pass  # a sandbox of another process uses it now
     with pytest.raises(containment.InvalidValueError):
         containment.gc(["../escape"])
     with pytest.raises(TypeError):
