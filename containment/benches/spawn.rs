@@ -123,6 +123,131 @@ fn main() {
     };
     let mut c = Criterion::default().configure_from_args();
     bench_spawn(&mut c, &rootfs);
+    bench_layers(&mut c, &rootfs);
+    bench_limits(&mut c);
+    bench_net(&mut c);
     c.final_summary();
     drop(rootfs);
+}
+
+// ---------------------------------------------------------------------------
+// Layers and limits (issue 9 item 1, issue 3 item 9).
+
+/// The limits of the performance targets: 64 MiB of memory, CPU 0, 64 processes.
+fn with_limits(sandbox: Sandbox) -> Sandbox {
+    sandbox.memory(limit_64m()).cpus(cpu0()).pids(64)
+}
+
+fn limit_64m() -> containment::MemoryLimit {
+    "64M".parse().expect("64M is a valid memory limit")
+}
+
+fn cpu0() -> containment::CpuSet {
+    containment::CpuSet::from_cpus([0]).expect("CPU 0 is a valid CPU set")
+}
+
+/// Spawn-to-outcome of `/bin/true` with one isolation layer added at a time, so a
+/// regression shows which layer it came from (each id includes every layer above it):
+///
+/// - `layers/1-namespaces`: mount, PID, UTS, IPC and cgroup namespaces only: the
+///   busybox rootfs, no private `/tmp`, no user namespace, no seccomp, the host's
+///   network (no network namespace). Capabilities are still dropped.
+/// - `layers/2-rootfs`: the embedded default root (with its private `/tmp`) instead
+///   of the busybox rootfs.
+/// - `layers/3-userns`: the default user namespace (a range of host ids).
+/// - `layers/4-limits`: memory 64M, cpuset 0, pids 64 (v1: memory, cpuset, pids
+///   and cpuacct groups created, limited, joined and removed).
+/// - `layers/5-seccomp`: the default seccomp filter.
+/// - `layers/6-netns-full-default`: a network namespace (loopback only): this is the
+///   full default profile with limits, `Sandbox::new()` plus the three limits.
+fn bench_layers(c: &mut Criterion, rootfs: &Rootfs) {
+    use containment::{Net, Seccomp, UserNamespace};
+
+    let namespaces = Sandbox::new()
+        .chroot(rootfs.path())
+        .private_tmp(false)
+        .user_namespace(UserNamespace::Off)
+        .seccomp(Seccomp::disabled())
+        .net(Net::host());
+    let rootfs_layer = Sandbox::new().user_namespace(UserNamespace::Off).seccomp(Seccomp::disabled()).net(Net::host());
+    let userns = Sandbox::new().seccomp(Seccomp::disabled()).net(Net::host());
+    let limits = with_limits(userns.clone());
+    let seccomp = with_limits(Sandbox::new().net(Net::host()));
+    let full = with_limits(Sandbox::new());
+
+    let mut group = c.benchmark_group("layers");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("1-namespaces", |b| b.iter(|| run_true(&namespaces)));
+    group.bench_function("2-rootfs", |b| b.iter(|| run_true(&rootfs_layer)));
+    group.bench_function("3-userns", |b| b.iter(|| run_true(&userns)));
+    group.bench_function("4-limits", |b| b.iter(|| run_true(&limits)));
+    group.bench_function("5-seccomp", |b| b.iter(|| run_true(&seccomp)));
+    group.bench_function("6-netns-full-default", |b| b.iter(|| run_true(&full)));
+    group.finish();
+}
+
+/// The cost of each cgroup limit on the full default profile: `limits/none` is
+/// `Sandbox::new()`, the others add a memory limit (64M), a cpuset (CPU 0), a pids
+/// limit (64), or all three. `benches/compare.sh` prints each as a ratio to
+/// `limits/none`.
+fn bench_limits(c: &mut Criterion) {
+    let none = Sandbox::new();
+    let memory = Sandbox::new().memory(limit_64m());
+    let cpuset = Sandbox::new().cpus(cpu0());
+    let pids = Sandbox::new().pids(64);
+    let all = with_limits(Sandbox::new());
+
+    let mut group = c.benchmark_group("limits");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("none", |b| b.iter(|| run_true(&none)));
+    group.bench_function("memory", |b| b.iter(|| run_true(&memory)));
+    group.bench_function("cpuset", |b| b.iter(|| run_true(&cpuset)));
+    group.bench_function("pids", |b| b.iter(|| run_true(&pids)));
+    group.bench_function("memory-cpuset-pids", |b| b.iter(|| run_true(&all)));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// Network (issue 6): what a veth on a bridge adds (performance target 3).
+
+/// The bridge of the `net` group, in a network namespace of the bench's own.
+const BENCH_BRIDGE: &str = "ctmbench0";
+
+fn ipv4(s: &str) -> containment::Ipv4Net {
+    s.parse().expect("a valid IPv4 address")
+}
+
+/// Spawn-to-outcome of `/bin/true` in the default root with `Net::none()` (a
+/// network namespace with only `lo`, the default) and with `Net::bridge` (plus a
+/// veth on a bridge, its address and a default route), side by side:
+///
+/// - `net/none`, `net/bridge`.
+///
+/// Both run while the bench's thread is in a network namespace it unshared (and
+/// leaves again afterwards); the first spawn makes the bridge there (`ctmbench0`,
+/// 10.77.0.1/24, through `create_bridge`), so nothing touches the host's network.
+/// That namespace, with the bridge and the veths the kernel has not destroyed yet,
+/// goes once the thread is back in its own.
+fn bench_net(c: &mut Criterion) {
+    use containment::Net;
+    use nix::sched::{setns, unshare, CloneFlags};
+
+    // Network namespaces are per thread: only this one moves.
+    let home = match fs::File::open("/proc/thread-self/ns/net") {
+        Ok(f) => f,
+        Err(e) => return println!("net bench skipped: open /proc/thread-self/ns/net: {e}"),
+    };
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
+        return println!("net bench skipped: unshare(CLONE_NEWNET): {e}");
+    }
+    let at = |addr: &str| Net::bridge(BENCH_BRIDGE, ipv4(addr));
+    run_true(&Sandbox::new().net(at("10.77.0.2/24").create_bridge(ipv4("10.77.0.1/24"))));
+    let none = Sandbox::new().net(Net::none());
+    let bridge = Sandbox::new().net(at("10.77.0.2/24"));
+    let mut group = c.benchmark_group("net");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("none", |b| b.iter(|| run_true(&none)));
+    group.bench_function("bridge", |b| b.iter(|| run_true(&bridge)));
+    group.finish();
+    setns(&home, CloneFlags::CLONE_NEWNET).expect("back to the bench's own network namespace");
 }
