@@ -140,3 +140,24 @@ fn a_chroot_into_the_callers_own_busybox_rootfs_works() {
         assert!(rootfs.join("data").is_dir(), "the missing mount point was made in the rootfs");
     });
 }
+
+#[test]
+fn a_long_lived_sandbox_runs_programs_for_an_ordinary_user() {
+    require_probes!();
+    as_ordinary_user("a_long_lived_sandbox_runs_programs_for_an_ordinary_user", || {
+        let running = Sandbox::new().hostname("rootless-box").start().expect("start");
+        let out = running
+            .command("/bin/sh")
+            .args(["-c", "echo shared > /tmp/f; id -u; hostname"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run a program in it");
+        assert_eq!(out.status, containment::ExitStatus::Exited(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "0\nrootless-box\n");
+        let out = running.command("/bin/cat").arg("/tmp/f").stdin(Stdio::null()).output().expect("a second one");
+        assert_eq!(text(&out.stdout), "shared\n", "{}", text(&out.stderr));
+        let init = running.pid();
+        running.stop(std::time::Duration::from_secs(2)).expect("stop");
+        assert!(!std::path::Path::new(&format!("/proc/{init}")).exists(), "the init is gone");
+    });
+}

@@ -269,11 +269,7 @@ static void test_named(void) {
 int main(void) {
     test_nulls_and_bad_values();
     if (h_require_spawn("test_running (long-lived sandboxes)")) {
-        /* Without root, running programs in a long-lived sandbox currently fails in
-         * the core library (joining cgroups that a rootless sandbox does not have:
-         * EPERM at stage cgroup; reported), so this part needs root for now. */
-        if (h_require_root("test_running: programs run in a long-lived sandbox"))
-            test_start_exec_stop();
+        test_start_exec_stop();
         test_main_program();
         if (h_require_root("test_running: named sandboxes (state under /run/containment)"))
             test_named();
