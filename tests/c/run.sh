@@ -139,9 +139,11 @@ done
 # The same example linked statically against libcontainment.a.
 "$cc" "${cflags[@]}" examples/c/mini_contain.c -o "$build/mini_contain_static" "$lib/libcontainment.a" \
   -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The bench of the C entry point (benches/compare.sh runs it in release).
+"$cc" "${cflags[@]}" benches/c/spawn_loop.c -o "$build/spawn_loop" "${ldflags[@]}" -lm
 "$cc" "${cflags[@]}" tests/c/canary/leak.c -o "$build/canary_leak" "${ldflags[@]}"
 "$cc" "${cflags[@]}" "${asan[@]}" tests/c/canary/leak.c -o "$build/canary_leak.asan" "${ldflags[@]}"
-echo "compiled: ${tests[*]} mini_contain mini_contain_static"
+echo "compiled: ${tests[*]} mini_contain mini_contain_static spawn_loop"
 
 # Every function the library exports is declared in the header and called by a C test.
 uncovered=()
@@ -206,6 +208,8 @@ if [ "$(id -u)" = 0 ]; then
   expect "mini_contain: signal" 143 "signal=15" "$build/mini_contain" -- /bin/sh -c 'kill -TERM $$'
   expect "mini_contain: not found" 127 "stage=exec path=/nonexistent" "$build/mini_contain" -- /nonexistent
   expect "mini_contain: static" 4 "exit_code=4" "$build/mini_contain_static" -- /bin/sh -c 'exit 4'
+  expect "spawn_loop: 5 sandboxes, then 5 with limits" 0 "RESULT|c-api:spawn+limits|5|" \
+    sh -c '"$1" 5 && "$1" 5 limits' sh "$build/spawn_loop"
   if [ -x /bin/busybox ]; then
     rootfs=$build/rootfs
     mkdir -p "$rootfs/bin"
