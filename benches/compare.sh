@@ -108,9 +108,9 @@ cleanup() {
         done
     fi
     # the project's parents, when empty, as the library itself does when its last
-    # group goes (crun and runc may have made them again after the library removed
-    # them); a parent in use stays
-    for d in "${parents_made[@]}" /sys/fs/cgroup/{memory,cpuset,pids}/containment; do
+    # group goes (crun and runc make one in every hierarchy, v2 included, and leave
+    # it); a parent in use stays
+    for d in "${parents_made[@]}" /sys/fs/cgroup/*/containment; do
         if [[ -d $d ]]; then rmdir "$d" 2>/dev/null || true; fi
     done
     if [[ ${KEEP:-0} == 1 ]]; then
@@ -232,17 +232,6 @@ EOF
 crun_wrap="umount /sys/fs/cgroup/unified && exec"
 crun_cmd="unshare -m sh -c '$crun_wrap crun run --bundle $bundle $crun_id'"
 runc_cmd="runc run --bundle $bundle $runc_id"
-# the project's cgroup parent in each v1 hierarchy the floor, crun and runc use; a
-# cpuset parent gets its CPUs and memory nodes from the root, as the library does
-for c in memory cpuset pids; do
-    d="/sys/fs/cgroup/$c/containment"
-    [[ -d /sys/fs/cgroup/$c && ! -d $d ]] || continue
-    mkdir "$d" && parents_made+=("$d")
-    if [[ $c == cpuset ]]; then
-        cat /sys/fs/cgroup/cpuset/cpuset.cpus >"$d/cpuset.cpus"
-        cat /sys/fs/cgroup/cpuset/cpuset.mems >"$d/cpuset.mems"
-    fi
-done
 crun_ok=1
 runc_ok=1
 bash -c "$crun_cmd" || { crun_ok=0; log "crun row skipped: '$crun_cmd' failed"; }
@@ -291,6 +280,18 @@ if [[ -e /sys/fs/cgroup/pids/containment/bench-micro || -e /sys/fs/cgroup/memory
     log "floor cg rows skipped: /sys/fs/cgroup/*/containment/bench-micro exists (another run of the floor?)"
 else
     cg_made=1
+    # the project's cgroup parent in each v1 hierarchy the floor uses, made here,
+    # just before, since the crun and runc runs above may have removed it; a cpuset
+    # parent gets its CPUs and memory nodes from the root, as the library does
+    for c in memory cpuset pids; do
+        d="/sys/fs/cgroup/$c/containment"
+        [[ -d /sys/fs/cgroup/$c && ! -d $d ]] || continue
+        mkdir "$d" && parents_made+=("$d")
+        if [[ $c == cpuset ]]; then
+            cat /sys/fs/cgroup/cpuset/cpuset.cpus >"$d/cpuset.cpus"
+            cat /sys/fs/cgroup/cpuset/cpuset.mems >"$d/cpuset.mems"
+        fi
+    done
     log "floor sbxloop $LOOPS ROOTFS net cg"
     "$floor" sbxloop "$LOOPS" "$rootfs" net cg | tee "$tmp/floor-net-cg.txt"
     log "floor sbxloop $LOOPS ROOTFS net user cg"
