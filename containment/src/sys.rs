@@ -361,6 +361,17 @@ pub fn sethostname(name: &[u8]) -> Result<(), Errno> {
     check_int(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
 }
 
+/// `atexit(f)`: `f` runs when the process calls `exit` (returning from `main`
+/// included), not when it is killed or calls `_exit`. Not for the child side.
+pub fn at_exit(f: extern "C" fn()) -> Result<(), Errno> {
+    // SAFETY: `f` is a plain function without captured state, valid for the whole
+    // life of the process.
+    match unsafe { libc::atexit(f) } {
+        0 => Ok(()),
+        _ => Err(Errno::ENOMEM),
+    }
+}
+
 /// `setsid()`.
 pub fn setsid() -> Result<(), Errno> {
     // SAFETY: no arguments.

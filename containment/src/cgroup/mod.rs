@@ -222,8 +222,8 @@ pub(crate) struct Group {
     placement: Placement,
     /// The v2 directory the init starts in, open, for `CLONE_INTO_CGROUP`.
     v2_fd: Option<OwnedFd>,
-    /// The default parents this group was made in: removed when they are left
-    /// empty, so nothing of containment stays in the hierarchies between uses.
+    /// The default parents this group was made in: removed at this process's exit
+    /// when they are empty (see [`prune_at_exit`]).
     prune: Vec<PathBuf>,
 }
 
@@ -485,9 +485,42 @@ impl Drop for Group {
             remove(&dir, version);
         }
         for parent in self.prune.drain(..) {
-            // Fails (EBUSY, ENOTEMPTY) while other sandboxes use it: that is fine.
-            let _ = std::fs::remove_dir(parent);
+            prune_at_exit(parent);
         }
+    }
+}
+
+/// The default parents this process made groups in.
+static PARENTS_USED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes the default parent `dir` when this process exits, if it is empty then,
+/// so that nothing of containment stays in the hierarchies after its users are
+/// gone. Not at once when its last group goes: a supervisor that runs sandboxes
+/// one after another would make the parents again for every one (about 0.5 ms with
+/// limits on a v1 host, `benches/RESULTS.md`, run D). A supervisor killed before it
+/// exits leaves empty parents, which its next start uses again.
+fn prune_at_exit(dir: PathBuf) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        let _ = crate::sys::at_exit(remove_parents_used);
+    });
+    let mut used = PARENTS_USED.lock().unwrap_or_else(|e| e.into_inner());
+    if !used.contains(&dir) {
+        used.push(dir);
+    }
+}
+
+/// At exit: removes the parents this process used that are empty (the others are
+/// in use by other processes: `rmdir` fails, which is fine). Skipped if another
+/// thread holds the list at that moment.
+extern "C" fn remove_parents_used() {
+    let used = match PARENTS_USED.try_lock() {
+        Ok(used) => used,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    for dir in used.iter() {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
@@ -656,8 +689,10 @@ fn collect_stale_once(parent_dir: &Path) {
 
 /// Removes the cgroups left by supervisors that died without cleaning up (killed
 /// with SIGKILL, for instance), under the default parent of every hierarchy and
-/// under `parents` (paths relative to each hierarchy's root). Returns how many
-/// groups were removed. Spawning does this once per parent and process on its own.
+/// under `parents` (paths relative to each hierarchy's root), then the default
+/// parents themselves when they are left empty (the given ones stay). Returns how
+/// many groups were removed. Spawning does this once per parent and process on its
+/// own.
 ///
 /// # Errors
 /// [`Error::InvalidValue`] for a parent path with `..`.
@@ -669,7 +704,12 @@ pub fn gc(parents: &[&Path]) -> Result<usize> {
     let h = detect::hierarchies();
     let mut mounts: Vec<&PathBuf> = Controller::ALL.iter().filter_map(|c| h.get(*c)).map(|l| &l.mount).collect();
     mounts.dedup();
-    Ok(mounts.iter().flat_map(|m| rels.iter().map(move |r| m.join(r))).map(|d| collect_stale(&d)).sum())
+    let removed = mounts.iter().flat_map(|m| rels.iter().map(move |r| m.join(r))).map(|d| collect_stale(&d)).sum();
+    // The default parents, when that left them empty (a parent in use stays).
+    for m in mounts {
+        let _ = std::fs::remove_dir(m.join(DEFAULT_PARENT));
+    }
+    Ok(removed)
 }
 
 /// Writes `value` to `dir/file`.
