@@ -6,6 +6,9 @@
 //! `<who>` is `supervisor` (killed by SIGKILL), `init` or `program` (they exit at
 //! once with code 99; the init cannot receive SIGKILL from inside its own PID
 //! namespace); `<stage>` is a [`Stage`](crate::Stage) name, such as `mount` or `exec`.
+//!
+//! `einval:pivot-root` instead makes the init's `pivot_root` fail with `EINVAL`, as
+//! it does on an initramfs root, to test the `chroot` fallback on any host.
 
 use crate::error::Stage;
 
@@ -15,6 +18,8 @@ pub(crate) enum Who {
     Supervisor,
     Init,
     Program,
+    /// Not a death: the stage's system call fails with `EINVAL` (see [`einval`]).
+    Einval,
 }
 
 /// Where to die, from `CONTAINMENT_FAULT`.
@@ -36,6 +41,7 @@ pub(crate) fn from_env() -> Option<Fault> {
         "supervisor" => Who::Supervisor,
         "init" => Who::Init,
         "program" => Who::Program,
+        "einval" => Who::Einval,
         _ => return None,
     };
     let stage = Stage::ALL.into_iter().find(|s| s.name() == stage)?;
@@ -53,7 +59,14 @@ pub(crate) fn at(fault: Option<Fault>, who: Who, stage: Stage) {
                 let _ = crate::sys::kill(crate::sys::getpid(), libc::SIGKILL);
             }
             Who::Init | Who::Program => crate::sys::exit_now(99),
+            Who::Einval => {}
         },
         _ => {}
     }
+}
+
+/// Whether `fault` makes the system call of `stage` fail with `EINVAL` here.
+/// Async-signal-safe: the child side calls it.
+pub(crate) fn einval(fault: Option<Fault>, stage: Stage) -> bool {
+    cfg!(feature = "fault-injection") && fault == Some(Fault { who: Who::Einval, stage })
 }

@@ -1111,3 +1111,61 @@ attack_test!(
         }
     }
 );
+
+/// A root for the calling thread that is not a mount point: `dir` with the host's
+/// top-level directories bound into it (and its symlinks copied), entered with a
+/// plain `chroot`, in a mount namespace of this thread's own.
+fn chroot_thread_into_a_plain_directory(dir: &Path) {
+    use nix::mount::{mount, MsFlags};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS)");
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .expect("make / private");
+    for e in std::fs::read_dir("/").expect("read /").flatten() {
+        let (from, to) = (e.path(), dir.join(e.file_name()));
+        let kind = e.file_type().expect("file type");
+        if kind.is_symlink() {
+            symlink(std::fs::read_link(&from).expect("readlink"), &to).expect("copy a symlink");
+        } else if kind.is_dir() {
+            std::fs::create_dir(&to).expect("mkdir");
+            mount(Some(&from), &to, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .unwrap_or_else(|e| panic!("bind {} to {}: {e}", from.display(), to.display()));
+        }
+    }
+    nix::unistd::chroot(dir).expect("chroot");
+    std::env::set_current_dir("/").expect("chdir /");
+}
+
+/// A supervisor in a plain `chroot` (its root not a mount point) cannot make the
+/// sandbox's mount tree private, and mounts made there could propagate to the
+/// host's: spawning is refused with an error that says why and what to do, and
+/// nothing is mounted on the host.
+#[test]
+fn a_supervisor_whose_root_is_not_a_mount_point_gets_a_clear_error() {
+    require_probes!();
+    if is_rootless_child() {
+        return;
+    }
+    let mounts = HostMounts::snapshot();
+    // (No user namespace: the kernel refuses to make one from a chroot.)
+    let sandbox = Sandbox::new().user_namespace(containment::UserNamespace::Off);
+    assert_eq!(
+        sandbox.command("/bin/true").stdin(Stdio::null()).status().expect("spawn").status,
+        ExitStatus::Exited(0)
+    );
+    let dir = TempDir::new("plain-root");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            chroot_thread_into_a_plain_directory(dir.path());
+            match sandbox.command("/bin/true").stdin(Stdio::null()).output() {
+                Err(Error::Unsupported { feature, reason }) => {
+                    assert!(feature.contains("root is not a mount point"), "{feature}");
+                    assert!(reason.contains("bind-mount the chroot directory onto itself"), "{reason}");
+                }
+                other => panic!("a spawn from a plain chroot: {other:?}"),
+            }
+        })
+        .join()
+        .expect("the chrooted thread");
+    });
+    mounts.assert_unchanged();
+}

@@ -31,6 +31,10 @@
 //!   code 99 before `execve`; the init sees it never reached `execve`, so spawn
 //!   returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is left.
 //!
+//! - `einval:pivot-root`: not a death; `pivot_root` fails with `EINVAL` as on an
+//!   initramfs root, and the init enters the root with `chroot` instead
+//!   ([`the_chroot_fallback_where_pivot_root_fails`]).
+//!
 //! The tests hold `common::serial()`: they count this process's children.
 
 mod common;
@@ -614,5 +618,56 @@ fn the_init_killed_from_outside_takes_every_descendant_with_it() {
     }
     drop(child);
     assert_eq!(cgroups_of(std::process::id()), Vec::<PathBuf>::new(), "cgroups left");
+    mounts.assert_unchanged();
+}
+
+/// Set in the environment of [`fallback_helper`].
+const FALLBACK_HELPER: &str = "CTMTEST_FAULT_FALLBACK_HELPER";
+
+/// Run with `CONTAINMENT_FAULT=einval:pivot-root`: a sandbox on the default root
+/// and one on a busybox-free host path, through the `chroot` fallback; prints what
+/// it saw, one `key=value` per line.
+#[test]
+fn fallback_helper() {
+    if std::env::var_os(FALLBACK_HELPER).is_none() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // The program's root is the sandbox's (no host /work or /root), and the classic
+    // escape's first step, chroot, is refused (no CAP_SYS_CHROOT).
+    let script = "test -e /work || test -e /root/.cargo && echo host-visible; mkdir -p /tmp/x; \
+                  /usr/sbin/chroot /tmp/x /bin/true 2>/dev/null; echo chroot=$?; echo done";
+    let out = sandbox.command("/bin/sh").args(["-c", script]).stdin(Stdio::null()).output().expect("spawn");
+    println!("status={:?}", out.status);
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    match sandbox.capability_names(["sys_chroot"]).command("/bin/true").stdin(Stdio::null()).output() {
+        Err(Error::Unsupported { feature, .. }) => println!("sys_chroot=refused:{feature}"),
+        other => println!("sys_chroot=not refused: {other:?}"),
+    }
+}
+
+/// `pivot_root` failing with `EINVAL` (an initramfs root; forced here by fault
+/// injection): the sandbox runs in its own root through `chroot`, without a way
+/// back (`chroot` refused), a program that would keep `CAP_SYS_CHROOT` (and could
+/// then climb out to the old root) is refused with a clear error, and nothing is
+/// left on the host.
+#[test]
+fn the_chroot_fallback_where_pivot_root_fails() {
+    require_root!();
+    let _serial = common::serial();
+    let mounts = HostMounts::snapshot();
+    let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
+        .args(["--exact", "fallback_helper", "--test-threads=1", "--nocapture"])
+        .env(FALLBACK_HELPER, "1")
+        .env("CONTAINMENT_FAULT", "einval:pivot-root")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the helper");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for want in ["status=Exited(0)\n", "chroot=125\n", "done\n", "sys_chroot=refused:keeping CAP_SYS_CHROOT\n"] {
+        assert!(stdout.contains(want), "wanted {want:?} in: {stdout}");
+    }
+    assert!(!stdout.contains("host-visible"), "{stdout}");
     mounts.assert_unchanged();
 }

@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use super::buf::StackPath;
 use super::{At, Failure};
 use crate::error::Stage;
+use crate::fault::{self, Fault};
 use crate::mount::{Dest, FsPlan, Layer, NodeKind, Op, RootOp};
 use crate::report::NO_PATH;
 use crate::sys::{self, MountAttr, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID};
@@ -25,8 +26,9 @@ impl Drop for Fd {
 /// `open_tree` flags for a detached recursive copy of a tree.
 const TREE_FLAGS: libc::c_uint = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
 
-/// Builds the root described by `plan`, then makes it `/`.
-pub(super) fn build(plan: &FsPlan) -> Result<(), Failure> {
+/// Builds the root described by `plan`, then makes it `/`. `chroot_fallback`: may
+/// the root be entered with `chroot` where `pivot_root` cannot work (see [`pivot`]).
+pub(super) fn build(plan: &FsPlan, chroot_fallback: bool, fault: Option<Fault>) -> Result<(), Failure> {
     sys::mount_flags(c"/", libc::MS_REC | libc::MS_PRIVATE).at(Stage::MountPrivate)?;
     let (root, staging) = make_root(&plan.root)?;
     for op in &plan.ops {
@@ -34,9 +36,9 @@ pub(super) fn build(plan: &FsPlan) -> Result<(), Failure> {
     }
     if let Some(s) = staging {
         // The staging mount becomes `/` first, which drops the host's tree.
-        pivot(s.0)?;
+        pivot(s.0, chroot_fallback, fault)?;
     }
-    pivot(root.0)
+    pivot(root.0, chroot_fallback, fault)
 }
 
 /// Attaches a detached mount on top of the current `/` of this (private) mount
@@ -389,14 +391,24 @@ fn resolve(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
 }
 
 /// Makes the root descriptor `/`: `pivot_root(".", ".")` stacks the old root on the
-/// new one, and detaching it leaves nothing of the host reachable. Where
-/// `pivot_root` cannot work (an initramfs root), falls back to `chroot` into the
-/// new root, which covers the old one.
-fn pivot(root: RawFd) -> Result<(), Failure> {
+/// new one, and detaching it leaves nothing of the host reachable.
+///
+/// Where `pivot_root` cannot work (`EINVAL`: an initramfs root, or a supervisor
+/// whose own root is not a mount point, such as one in a plain `chroot`), falls
+/// back to `chroot` into the new root. The old root then stays in the mount
+/// namespace, out of reach only of a program without `CAP_SYS_CHROOT` (the classic
+/// escape needs it): when `chroot_fallback` is false (the program would keep that
+/// capability) the sandbox is refused instead, with `EPERM` at this stage.
+fn pivot(root: RawFd, chroot_fallback: bool, fault: Option<Fault>) -> Result<(), Failure> {
     sys::fchdir(root).at(Stage::PivotRoot)?;
-    match sys::pivot_root(c".", c".") {
+    let pivoted = match fault::einval(fault, Stage::PivotRoot) {
+        true => Err(Errno::EINVAL),
+        false => sys::pivot_root(c".", c"."),
+    };
+    match pivoted {
         Ok(()) => sys::umount2(c".", libc::MNT_DETACH).at(Stage::DetachOldRoot)?,
-        Err(Errno::EINVAL) => sys::chroot(c".").at(Stage::PivotRoot)?,
+        Err(Errno::EINVAL) if chroot_fallback => sys::chroot(c".").at(Stage::PivotRoot)?,
+        Err(Errno::EINVAL) => return Err(Failure { stage: Stage::PivotRoot, errno: Errno::EPERM, path: NO_PATH }),
         Err(e) => return Err(Failure { stage: Stage::PivotRoot, errno: e, path: NO_PATH }),
     }
     sys::chdir(c"/").at(Stage::PivotRoot)

@@ -29,6 +29,8 @@ use crate::sys;
 pub(crate) const PATH_CWD: i32 = -2;
 /// Path index meaning "the program" in a failure.
 pub(crate) const PATH_PROGRAM: i32 = -3;
+/// The bit of `CAP_SYS_CHROOT` in a capability mask (`linux/capability.h`).
+pub(crate) const CAP_SYS_CHROOT: u32 = 18;
 
 /// Descriptors the init starts with, all created by the supervisor.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +149,7 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     join_cgroups(plan)?;
     let program_cgroup = open_program_cgroup(plan)?;
     fault::at(plan.fault, Who::Init, Stage::Mount);
-    fs::build(&plan.fs)?;
+    fs::build(&plan.fs, plan.keep_caps & (1 << CAP_SYS_CHROOT) == 0, plan.fault)?;
     fault::at(plan.fault, Who::Init, Stage::Hostname);
     sys::sethostname(&plan.hostname).at(Stage::Hostname)?;
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;

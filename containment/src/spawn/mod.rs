@@ -389,6 +389,24 @@ fn setup_error(rec: Record, plan: &Plan, cmd: &Command) -> Error {
             errno => Error::NotExecutable { program, errno },
         };
     }
+    if stage == Stage::MountPrivate && errno == Errno::EINVAL {
+        return Error::Unsupported {
+            feature: "a sandbox spawned by a process whose root is not a mount point",
+            reason: "the sandbox's mount tree must be made private from `/`, which needs `/` to be a mount point \
+                     (is this process in a plain chroot?); bind-mount the chroot directory onto itself before \
+                     entering it"
+                .into(),
+        };
+    }
+    if stage == Stage::PivotRoot && errno == Errno::EPERM && plan.keep_caps & (1 << crate::child::CAP_SYS_CHROOT) != 0 {
+        return Error::Unsupported {
+            feature: "keeping CAP_SYS_CHROOT",
+            reason: "pivot_root cannot work here (the root is an initramfs, or this process's root is not a mount \
+                     point), and in the chroot used instead the capability would let the program climb out to \
+                     the host's root; drop sys_chroot from the capabilities kept"
+                .into(),
+        };
+    }
     let path = match rec.value {
         PATH_CWD => Some(PathBuf::from(OsStr::from_bytes(plan.cwd.as_bytes()))),
         PATH_PROGRAM => Some(plan.program.clone()),
