@@ -69,8 +69,10 @@ const PROGRAM_CODE: i32 = 7;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Not a test on its own: the helper supervisor's body, which runs only when this
-/// binary is re-executed with [`HELPER_REPORT`] set (otherwise it returns at once).
+/// binary is re-executed with [`HELPER_REPORT`] set and `--ignored` (run directly,
+/// it returns at once).
 #[test]
+#[ignore = "a helper process of the fault tests, not a test"]
 fn helper_supervisor() {
     let Some(report) = std::env::var_os(HELPER_REPORT) else { return };
     let mut out = std::fs::OpenOptions::new().append(true).open(&report).expect("open the report file");
@@ -178,7 +180,7 @@ fn run_helper(fault: Option<&str>, net: bool) -> (ProcessStatus, Report) {
     let report = dir.join("report");
     std::fs::write(&report, "").expect("create the report file");
     let mut cmd = std::process::Command::new(std::env::current_exe().expect("current_exe"));
-    cmd.args(["--exact", "helper_supervisor", "--test-threads=1", "--nocapture"])
+    cmd.args(["--exact", "helper_supervisor", "--ignored", "--test-threads=1", "--nocapture"])
         .env(HELPER_REPORT, &report)
         .env_remove("CONTAINMENT_FAULT")
         .env_remove(HELPER_NET)
@@ -628,6 +630,7 @@ const FALLBACK_HELPER: &str = "CTMTEST_FAULT_FALLBACK_HELPER";
 /// and one on a busybox-free host path, through the `chroot` fallback; prints what
 /// it saw, one `key=value` per line.
 #[test]
+#[ignore = "a helper process of the_chroot_fallback_where_pivot_root_fails, not a test"]
 fn fallback_helper() {
     if std::env::var_os(FALLBACK_HELPER).is_none() {
         return;
@@ -657,7 +660,7 @@ fn the_chroot_fallback_where_pivot_root_fails() {
     let _serial = common::serial();
     let mounts = HostMounts::snapshot();
     let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-        .args(["--exact", "fallback_helper", "--test-threads=1", "--nocapture"])
+        .args(["--exact", "fallback_helper", "--ignored", "--test-threads=1", "--nocapture"])
         .env(FALLBACK_HELPER, "1")
         .env("CONTAINMENT_FAULT", "einval:pivot-root")
         .stdin(std::process::Stdio::null())
