@@ -103,6 +103,29 @@ impl Drop for Lease {
     }
 }
 
+/// Removes the leases under `root` that nobody holds: the address leases
+/// (`net/<netns>-<bridge>/<address>`, with their directory when it empties) and the
+/// id-range leases (`ids/<n>`) of supervisors killed before they could release
+/// them. A held lease is left alone; returns how many were removed.
+pub(crate) fn collect_free(root: &Path) -> usize {
+    let files = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect()
+    };
+    let bridges: Vec<PathBuf> = files(&root.join("net")).into_iter().filter(|d| d.is_dir()).collect();
+    let mut removed = 0;
+    for path in bridges.iter().flat_map(|d| files(d)).chain(files(&root.join("ids"))).filter(|p| p.is_file()) {
+        Lease::remove_if_free(&path);
+        if !path.exists() {
+            removed += 1;
+        }
+    }
+    // Directories left empty (a lease being taken there makes its directory again).
+    for dir in bridges {
+        let _ = std::fs::remove_dir(dir);
+    }
+    removed
+}
+
 fn io(op: &'static str, path: &Path, e: std::io::Error) -> Error {
     Error::os_path(op, path, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
@@ -123,6 +146,26 @@ mod tests {
         assert!(!p.exists(), "unlinked on release");
         let again = Lease::try_take(&p).unwrap().expect("free again");
         drop((again, other));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn free_leases_are_collected_and_held_ones_stay() {
+        let root = std::env::temp_dir().join(format!("ctm-lease-gc-{}", std::process::id()));
+        let held = Lease::try_take(&root.join("net/7-br0/10.0.0.2")).unwrap().expect("free");
+        let mut left = Lease::try_take(&root.join("net/8-br0/10.0.0.3")).unwrap().expect("free");
+        left.keep_file(); // a killed supervisor's: the file stays, held by nobody
+        drop(left);
+        let mut id = Lease::try_take(&root.join("ids/3")).unwrap().expect("free");
+        id.keep_file();
+        drop(id);
+        std::fs::create_dir_all(root.join("net/9-br0")).unwrap();
+        assert_eq!(collect_free(&root), 2);
+        assert!(!root.join("net/9-br0").exists(), "an empty directory goes");
+        assert!(held.path().exists(), "a held lease stays");
+        assert!(!root.join("net/8-br0").exists(), "an emptied directory goes");
+        assert!(!root.join("ids/3").exists());
+        drop(held);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

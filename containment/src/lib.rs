@@ -52,7 +52,7 @@ mod spawn;
 mod sys;
 mod userns;
 
-pub use cgroup::{gc, DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
+pub use cgroup::{DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{Errno, Error, Result, Stage, ValueKind};
 pub use net::{BridgeNet, Net};
@@ -64,6 +64,22 @@ pub use running::{list, validate_name, Running, RunningInfo};
 pub use sandbox::Sandbox;
 pub use security::{known_syscalls, parse_capability, Capability, Seccomp, DEFAULT_DENIED};
 pub use userns::{IdMap, UserNamespace, DEFAULT_RANGE_SIZE, RANGE_BASE};
+
+/// Removes what supervisors that died without cleaning up (killed with SIGKILL, for
+/// instance) left behind: their cgroups under the default parent of every hierarchy
+/// and under `parents` (paths relative to each hierarchy's root), the default
+/// parents themselves when that leaves them empty (given parents stay), and the
+/// lease files under `/run/containment` (addresses on bridges, ranges of host ids)
+/// that no running sandbox holds. Returns how many cgroups were removed. Spawning
+/// collects stale cgroups once per parent and process on its own.
+///
+/// # Errors
+/// [`Error::InvalidValue`] for a parent path with `..`.
+pub fn gc(parents: &[&std::path::Path]) -> Result<usize> {
+    let removed = cgroup::gc(parents)?;
+    lease::collect_free(std::path::Path::new(lease::RUN_DIR));
+    Ok(removed)
+}
 
 /// Entry points for the fuzz targets in `fuzz/`, and for nothing else: not part of
 /// the API, no stability promise.

@@ -59,7 +59,7 @@ const HELPER_NET: &str = "CTMTEST_FAULT_HELPER_NET";
 const BRIDGE: &str = "ctmfault0";
 const BRIDGE_ADDR: &str = "10.77.202.1/24";
 const SANDBOX_ADDR: &str = "10.77.202.2/24";
-/// Where the library keeps its address leases: `<netns inode>-<bridge>/<address>`.
+/// Where the library keeps its address leases: `<netns cookie>-<bridge>/<address>`.
 const NET_LEASES: &str = "/run/containment/net";
 /// Where it keeps its leases of host id ranges (one file per range held).
 const ID_LEASES: &str = "/run/containment/ids";
@@ -87,8 +87,7 @@ fn helper_supervisor() {
     if std::env::var_os(HELPER_NET).is_some() {
         // This thread's own network namespace: it dies with the helper.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
-        let ino = std::fs::metadata("/proc/thread-self/ns/net").expect("stat the netns").ino();
-        say(format!("netns {ino}"));
+        say(format!("netns {}", netns_cookie()));
         let addr: Ipv4Net = SANDBOX_ADDR.parse().expect("address");
         sb = sb.net(Net::bridge(BRIDGE, addr).create_bridge(BRIDGE_ADDR.parse().expect("address")));
     }
@@ -273,6 +272,28 @@ fn locks_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// The cookie of the calling thread's network namespace (`SO_NETNS_COOKIE` of a
+/// socket made there): the library names a bridge's lease directory after it.
+fn netns_cookie() -> u64 {
+    use std::os::fd::AsRawFd;
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a socket in this namespace");
+    let mut cookie: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    const SO_NETNS_COOKIE: libc::c_int = 71;
+    // SAFETY: the out-pointers are valid for the sizes given, the socket is open.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            (&mut cookie as *mut u64).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockopt(SO_NETNS_COOKIE): {}", std::io::Error::last_os_error());
+    cookie
+}
+
 /// The address lease files of the bridge in the network namespace `netns`.
 fn net_leases(netns: u64) -> (PathBuf, Vec<PathBuf>) {
     let dir = Path::new(NET_LEASES).join(format!("{netns}-{BRIDGE}"));
@@ -321,6 +342,9 @@ struct Case {
     stale_cgroups: Vec<PathBuf>,
     /// Lease files of id ranges left on disk, held by nobody (removed since).
     stale_id_leases: usize,
+    /// The bridge's lease directory a killed helper left, held by nobody: the
+    /// caller checks that `gc` removes it ([`Case::collect_net_leases`]).
+    stale_net_leases: Option<PathBuf>,
 }
 
 /// Runs the helper with `fault` and checks everything but what depends on who died:
@@ -344,6 +368,7 @@ fn run_case(fault: Option<&str>, net: bool) -> Case {
     mounts.assert_unchanged();
     assert_eq!(host_interfaces(), interfaces, "{what}: the host's interfaces changed");
     assert_eq!(locks_of(report.pid), Vec::<String>::new(), "{what}: locks of the helper still held");
+    let mut stale_net_leases = None;
     if net {
         let netns = report.netns.unwrap_or_else(|| panic!("{what}: no netns reported"));
         let (dir, files) = net_leases(netns);
@@ -352,10 +377,11 @@ fn run_case(fault: Option<&str>, net: bool) -> Case {
         if report.done {
             assert_eq!(files, Vec::<PathBuf>::new(), "{what}: address leases left in {}", dir.display());
             assert!(!dir.exists(), "{what}: {} is left", dir.display());
+        } else if dir.exists() {
+            stale_net_leases = Some(dir);
         }
         // After a SIGKILL the lease files stay, held by nobody, in a directory named
-        // after a namespace that is gone: remove them.
-        let _ = std::fs::remove_dir_all(&dir);
+        // after a namespace that is gone (`gc` removes them: the caller checks).
     }
     // A killed supervisor leaves the lease file of its id range on disk, held by
     // nobody (the allocator would take it again). Remove those (and any other new
@@ -365,10 +391,19 @@ fn run_case(fault: Option<&str>, net: bool) -> Case {
         assert_eq!(stale_id_leases, 0, "{what}: the helper left lease files of id ranges, held by nobody");
     }
     let stale_cgroups = cgroups_of(report.pid);
-    Case { fault: what, net, status, report, orphans, stale_cgroups, stale_id_leases }
+    Case { fault: what, net, status, report, orphans, stale_cgroups, stale_id_leases, stale_net_leases }
 }
 
 impl Case {
+    /// `gc` removes the address leases a killed helper left (after the cgroup
+    /// checks: it collects the helper's groups too).
+    fn collect_net_leases(&self) {
+        if let Some(dir) = &self.stale_net_leases {
+            containment::gc(&[]).expect("gc");
+            assert!(!dir.exists(), "{}: gc left the address leases in {}", self.fault, dir.display());
+        }
+    }
+
     fn summary(&self) -> String {
         format!(
             "{:<34} helper {:<28} init {:<8} error {:<55} outcome {:<40} orphans {} cgroups left {} \
@@ -452,6 +487,7 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
                         Vec::<PathBuf>::new(),
                         "{what}: the next start did not collect the killed supervisor's cgroups"
                     );
+                    assert_eq!(case.stale_net_leases.is_some(), net, "{what}: address leases left");
                 }
                 (Who::Init, true) => {
                     assert!(case.status.success(), "{what}: the helper {}", case.status);
@@ -473,6 +509,7 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
                     assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
                 }
             }
+            case.collect_net_leases();
         }
     }
 }

@@ -692,11 +692,11 @@ fn collect_stale_once(parent_dir: &Path) {
 /// under `parents` (paths relative to each hierarchy's root), then the default
 /// parents themselves when they are left empty (the given ones stay). Returns how
 /// many groups were removed. Spawning does this once per parent and process on its
-/// own.
+/// own. (The public [`crate::gc`] also collects free leases.)
 ///
 /// # Errors
 /// [`Error::InvalidValue`] for a parent path with `..`.
-pub fn gc(parents: &[&Path]) -> Result<usize> {
+pub(crate) fn gc(parents: &[&Path]) -> Result<usize> {
     let mut rels = vec![PathBuf::from(DEFAULT_PARENT)];
     for p in parents {
         rels.push(Parent::given(p)?.rel);
