@@ -68,14 +68,11 @@ const PROGRAM_CODE: i32 = 7;
 /// How long a helper, and what it leaves running, may take to end.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// Not a test on its own: the helper supervisor's body, which runs only when this
-/// binary is re-executed with [`HELPER_REPORT`] set and `--ignored` (run directly,
-/// it returns at once).
-#[test]
-#[ignore = "a helper process of the fault tests, not a test"]
-fn helper_supervisor() {
-    let Some(report) = std::env::var_os(HELPER_REPORT) else { return };
-    let mut out = std::fs::OpenOptions::new().append(true).open(&report).expect("open the report file");
+/// The helper supervisor's body: runs when this binary is re-executed with
+/// [`HELPER_REPORT`] set, as the test [`without_a_fault_the_helper_leaves_nothing`]
+/// (which hands over to it then).
+fn helper_supervisor(report: &std::ffi::OsStr) {
+    let mut out = std::fs::OpenOptions::new().append(true).open(report).expect("open the report file");
     // Unbuffered: every line is in the file before the next step, which may kill us.
     let mut say = |line: String| out.write_all(format!("{line}\n").as_bytes()).expect("write the report");
     say(format!("pid {}", std::process::id()));
@@ -179,7 +176,7 @@ fn run_helper(fault: Option<&str>, net: bool) -> (ProcessStatus, Report) {
     let report = dir.join("report");
     std::fs::write(&report, "").expect("create the report file");
     let mut cmd = std::process::Command::new(std::env::current_exe().expect("current_exe"));
-    cmd.args(["--exact", "helper_supervisor", "--ignored", "--test-threads=1", "--nocapture"])
+    cmd.args(["--exact", "without_a_fault_the_helper_leaves_nothing", "--test-threads=1", "--nocapture"])
         .env(HELPER_REPORT, &report)
         .env_remove("CONTAINMENT_FAULT")
         .env_remove(HELPER_NET)
@@ -518,6 +515,9 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
 /// nothing, with and without a network.
 #[test]
 fn without_a_fault_the_helper_leaves_nothing() {
+    if let Some(report) = std::env::var_os(HELPER_REPORT) {
+        return helper_supervisor(&report);
+    }
     require_root!();
     let _serial = common::serial();
     for net in [false, true] {
@@ -663,15 +663,11 @@ fn the_init_killed_from_outside_takes_every_descendant_with_it() {
 /// Set in the environment of [`fallback_helper`].
 const FALLBACK_HELPER: &str = "CTMTEST_FAULT_FALLBACK_HELPER";
 
-/// Run with `CONTAINMENT_FAULT=einval:pivot-root`: a sandbox on the default root
-/// and one on a busybox-free host path, through the `chroot` fallback; prints what
-/// it saw, one `key=value` per line.
-#[test]
-#[ignore = "a helper process of the_chroot_fallback_where_pivot_root_fails, not a test"]
+/// Runs with `CONTAINMENT_FAULT=einval:pivot-root`, in this binary re-executed as
+/// the test [`the_chroot_fallback_where_pivot_root_fails`] with
+/// [`FALLBACK_HELPER`] set: sandboxes through the `chroot` fallback; prints what it
+/// saw, one `key=value` per line.
 fn fallback_helper() {
-    if std::env::var_os(FALLBACK_HELPER).is_none() {
-        return;
-    }
     let sandbox = Sandbox::new();
     // The program's root is the sandbox's (no host /work or /root), and the classic
     // escape's first step, chroot, is refused (no CAP_SYS_CHROOT).
@@ -693,11 +689,14 @@ fn fallback_helper() {
 /// left on the host.
 #[test]
 fn the_chroot_fallback_where_pivot_root_fails() {
+    if std::env::var_os(FALLBACK_HELPER).is_some() {
+        return fallback_helper();
+    }
     require_root!();
     let _serial = common::serial();
     let mounts = HostMounts::snapshot();
     let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-        .args(["--exact", "fallback_helper", "--ignored", "--test-threads=1", "--nocapture"])
+        .args(["--exact", "the_chroot_fallback_where_pivot_root_fails", "--test-threads=1", "--nocapture"])
         .env(FALLBACK_HELPER, "1")
         .env("CONTAINMENT_FAULT", "einval:pivot-root")
         .stdin(std::process::Stdio::null())
