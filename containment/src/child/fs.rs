@@ -393,9 +393,9 @@ fn resolve(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
 /// Makes the root descriptor `/`: `pivot_root(".", ".")` stacks the old root on the
 /// new one, and detaching it leaves nothing of the host reachable.
 ///
-/// Where `pivot_root` cannot work (`EINVAL`: an initramfs root, or a supervisor
-/// whose own root is not a mount point, such as one in a plain `chroot`), falls
-/// back to `chroot` into the new root. The old root then stays in the mount
+/// Where `pivot_root` cannot work (`EINVAL`: an initramfs root; a supervisor whose
+/// own root is not a mount point fails before, at `mount-private`), falls back to
+/// `chroot` into the new root. The old root then stays in the mount
 /// namespace, out of reach only of a program without `CAP_SYS_CHROOT` (the classic
 /// escape needs it): when `chroot_fallback` is false (the program would keep that
 /// capability) the sandbox is refused instead, with `EPERM` at this stage.
