@@ -11,12 +11,14 @@
 #   LOOPS=2000           iterations of the in-process C floor (floor sbxloop)
 #   PY_LOOPS=500         iterations of each Python loop (after 30 warm-up ones) and of
 #                        the C API loop (benches/c/spawn_loop.c, after PY_LOOPS/10)
+#   SPACED_RUNS=100 GAP_MS=50   spawns of each command (interleaved) with an idle
+#                        pause of GAP_MS before each: the spaced-spawns table
 #   PY_REINSTALL=1       reinstall the Python module (pip install ./containment-py)
 #                        even when target/py-venv already has one
 #   FLOOR_SRC=path       floor.c (default: ../shared/bench/floor.c from the repo root)
 #   KEEP=1               keep the temp dir (floor binary, rootfs, OCI bundle)
 # Raw results are copied to target/compare/ (hyperfine.json, floor-*.txt, python.txt, c-api.txt,
-# criterion.txt).
+# criterion.txt, spaced.txt).
 #
 # What it does:
 #   1. installs missing peers from Debian (bubblewrap, hyperfine, busybox-static, jq,
@@ -32,7 +34,8 @@
 #   5. runs: floor sbxloop (in-process floors: without and with a net namespace, and
 #      with memory+cpuset+pids cgroups, without and with a user namespace), the
 #      criterion groups spawn/, layers/ and limits/ of the bench `spawn`, the Python
-#      loops, then hyperfine -N of the command-line tools
+#      loops, hyperfine -N of the command-line tools, then the commands with
+#      limits again one at a time with an idle pause before each (spaced spawns)
 #   6. prints the tables and the targets; raw data: hyperfine JSON + criterion
 #      estimates.json
 #
@@ -56,6 +59,8 @@ RUNS=${RUNS:-300}
 WARMUP=${WARMUP:-20}
 LOOPS=${LOOPS:-2000}
 PY_LOOPS=${PY_LOOPS:-500}
+SPACED_RUNS=${SPACED_RUNS:-100}
+GAP_MS=${GAP_MS:-50}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 floor_src=${FLOOR_SRC:-"$repo/../shared/bench/floor.c"}
@@ -377,10 +382,61 @@ log "hyperfine ${hf_args[*]}"
 hyperfine "${hf_args[@]}"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# 5f. spaced spawns: the same commands one at a time with an idle pause before each
+# (as a judge or a job runner starts them), where a v1 cgroup migration that takes
+# the kernel's global threadgroup lock waits for an RCU grace period
+: >"$tmp/spaced.txt"
+spaced=()
+if [[ -n $contain ]]; then
+    spaced+=("contain-limits" "$contain $limits_args -- /bin/true")
+    spaced+=("contain-chroot-limits" "$contain --chroot $rootfs $limits_args -- /bin/true")
+    spaced+=("contain" "$contain -- /bin/true")
+fi
+((crun_ok)) && spaced+=("crun" "$crun_cmd")
+((runc_ok)) && spaced+=("runc" "$runc_cmd")
+spaced+=("bwrap" "bwrap ${bwrap_args[*]}")
+log "spaced spawns: $SPACED_RUNS of each, $GAP_MS ms apart"
+"${py:-python3}" - "$SPACED_RUNS" "$GAP_MS" "${spaced[@]}" <<'EOF' | tee "$tmp/spaced.txt"
+import shlex, statistics, subprocess, sys, time
+
+n, gap = int(sys.argv[1]), float(sys.argv[2]) / 1e3
+pairs = list(zip(sys.argv[3::2], sys.argv[4::2]))
+times = {name: [] for name, _ in pairs}
+for _ in range(3):  # warm-up
+    for _, cmd in pairs:
+        subprocess.run(shlex.split(cmd), check=True)
+for _ in range(n):  # interleaved, so that drift hits every command alike
+    for name, cmd in pairs:
+        time.sleep(gap)
+        t0 = time.perf_counter()
+        subprocess.run(shlex.split(cmd), check=True)
+        times[name].append((time.perf_counter() - t0) * 1e6)
+try:
+    import containment
+
+    def run_limits():
+        assert containment.run(["/bin/true"], memory="64M", cpus="0", pids=64).returncode == 0
+
+    run_limits()
+    v = []
+    for _ in range(n):
+        time.sleep(gap)
+        t0 = time.perf_counter()
+        run_limits()
+        v.append((time.perf_counter() - t0) * 1e6)
+    times["py:containment.run+limits"] = v
+except ImportError:
+    pass
+for name, v in times.items():
+    s = sorted(v)
+    print("RESULT|%s|%d|%.1f|%.1f|%.1f|%.1f|%.1f" % (name, n, statistics.fmean(v), statistics.stdev(v), s[0],
+          statistics.median(v), s[min(n - 1, int(n * 0.99))]), flush=True)
+EOF
+
 # keep the raw data past the temp dir
 out="$repo/target/compare"
 mkdir -p "$out"
-cp "$tmp"/hyperfine.json "$tmp"/floor-*.txt "$tmp/python.txt" "$tmp/c-api.txt" "$tmp/criterion.txt" "$bundle/config.json" "$out/"
+cp "$tmp"/hyperfine.json "$tmp"/floor-*.txt "$tmp/python.txt" "$tmp/c-api.txt" "$tmp/criterion.txt" "$tmp/spaced.txt" "$bundle/config.json" "$out/"
 
 # ---------------------------------------------------------------- 6. tables
 # Each row: tool|isolation|mean_ms|min_ms|median_ms|reference-key   (keys below)
@@ -571,6 +627,20 @@ for id in none memory cpuset pids memory-cpuset-pids; do
     printf '| limits/%s | %s | %s | %s | %s | %s | %s |\n' "$id" "$(fmt "$m")" "$(fmt "$med")" "$(fmt "$(min_of "$row")")" "$d" "$(ratio "$m" "$none")" "$(ratio "$med" "$none_med")"
 done
 
+echo
+echo "#### spaced spawns: each command $SPACED_RUNS times, interleaved, $GAP_MS ms idle before each (limits: memory 64M, cpuset 0, pids 64)"
+echo
+if [[ -s $tmp/spaced.txt ]]; then
+    ref=$(mean_of "$(result_row "$tmp/spaced.txt" contain-limits)")
+    echo "| command | mean ms | min ms | median ms | p99 ms | ratio of mean to contain + limits |"
+    echo "|---|---|---|---|---|---|"
+    awk -F'|' -v ref="$ref" '/^RESULT\|/ {
+        r = (ref > 0) ? sprintf("%.2fx", $4 / 1000 / ref) : "n/a"
+        printf "| %s | %.2f | %.2f | %.2f | %.2f | %s |\n", $2, $4 / 1000, $6 / 1000, $7 / 1000, $8 / 1000, r }' "$tmp/spaced.txt"
+else
+    echo "(not measured)"
+fi
+
 # ---------------------------------------------------------------- 7. targets
 # Each figure as "mean (median)"; a ratio as "of means (of medians)".
 mm() { # "mean min median" -> "M ms (median D)"
@@ -605,10 +675,17 @@ echo "2. contain + limits $(mm "$r_cl") / bwrap --unshare-all $(mm "$r_bw") = $(
     "/ crun less its wrapper, $(mm "$r_crn") = $(rr "$r_ccl" "$r_crn") (target < 0.35x);" \
     "/ runc $(mm "$r_rc") = $(rr "$r_ccl" "$r_rc") (target < 0.15x);" \
     "contain + limits (default root) / crun = $(rr "$r_cl" "$r_cr"), / runc = $(rr "$r_cl" "$r_rc")"
+s_cl=$(result_row "$tmp/spaced.txt" contain-limits)
+s_ccl=$(result_row "$tmp/spaced.txt" contain-chroot-limits)
+s_bw=$(result_row "$tmp/spaced.txt" bwrap)
+s_cr=$(result_row "$tmp/spaced.txt" crun)
+s_rc=$(result_row "$tmp/spaced.txt" runc)
+echo "2'. spaced ($GAP_MS ms apart): contain + limits $(mm "$s_cl") / bwrap $(mm "$s_bw") = $(rr "$s_cl" "$s_bw");" \
+    "contain --chroot + limits $(mm "$s_ccl") / crun $(mm "$s_cr") = $(rr "$s_ccl" "$s_cr"), / runc $(mm "$s_rc") = $(rr "$s_ccl" "$s_rc")"
 r_py=$(result_row "$tmp/python.txt" py:containment.run)
 r_pyb=$(result_row "$tmp/python.txt" "py:subprocess.run(bwrap)")
 r_def=$(crit_row spawn/default)
 echo "4. python containment.run $(mm "$r_py") = $(rr "$r_py" "$r_def") the Rust spawn/default, $(mm "$r_def") (target <= 1.2x);" \
     "subprocess.run(bwrap) $(mm "$r_pyb") = $(rr "$r_pyb" "$r_py") containment.run (target >= 2x)"
 echo
-echo "raw data: $out/{hyperfine.json,floor-*.txt,python.txt,c-api.txt,criterion.txt,config.json}; criterion: $crit_dir/{spawn,layers,limits}/*/new/estimates.json"
+echo "raw data: $out/{hyperfine.json,floor-*.txt,python.txt,c-api.txt,criterion.txt,spaced.txt,config.json}; criterion: $crit_dir/{spawn,layers,limits}/*/new/estimates.json"

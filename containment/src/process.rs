@@ -297,15 +297,6 @@ impl Child {
         self.finish(exited)
     }
 
-    /// Moves the init into its v1 cgroups (when it cannot do it itself, from inside
-    /// a user namespace).
-    pub(crate) fn attach_cgroups(&self) -> Result<()> {
-        match &self.group {
-            Some(g) => g.attach_v1(self.pid),
-            None => Ok(()),
-        }
-    }
-
     /// The directories of the sandbox's cgroups.
     pub(crate) fn cgroup_dirs(&self) -> Vec<(crate::cgroup::Version, std::path::PathBuf)> {
         self.group.as_ref().map(Group::dirs).unwrap_or_default()

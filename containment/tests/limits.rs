@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use cgroups::{read, require_cgroups, subdirs, TestParent};
 use common::{compile_c, pid_exists, require, text, wait_until, TempDir};
-use containment::{Error, ExitStatus, MemoryLimit, Outcome, Output, Rlimit, Sandbox, Stdio, ValueKind};
+use containment::{Error, ExitStatus, MemoryLimit, Outcome, Output, Rlimit, Sandbox, Stdio, UserNamespace, ValueKind};
 
 const MIB: u64 = 1 << 20;
 
@@ -224,6 +224,64 @@ fn the_program_runs_on_exactly_the_cpus_asked_for() {
         );
         assert_eq!(out.status, ExitStatus::Exited(0), "{}", describe(&out));
         assert_eq!(text(&out.stdout), format!("Cpus_allowed_list:\t{cpus}\n"), "cpus({cpus})");
+        parent.assert_empty();
+    }
+}
+
+/// The host's view of which group `pid` is in for `controller` (v1) or in the
+/// unified hierarchy (v2), e.g. `/containment-test-1-0/1.2.0/program`.
+fn group_of(pid: u32, layout: &cgroups::Layout, controller: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let wanted = |line: &&str| match layout {
+        cgroups::Layout::V1(_) => line.split(':').nth(1).is_some_and(|cs| cs.split(',').any(|c| c == controller)),
+        cgroups::Layout::V2(_) => line.starts_with("0::"),
+    };
+    text.lines().find(wanted).and_then(|l| l.splitn(3, ':').nth(2)).unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_init_and_the_program_enter_their_groups_with_and_without_a_user_namespace() {
+    let layout = require_cgroups!();
+    for ns in [UserNamespace::Auto, UserNamespace::Off] {
+        let parent = TestParent::new(&layout);
+        let sandbox =
+            parent.sandbox().user_namespace(ns.clone()).memory(mem("64M")).pids(64).cpus("0".parse().unwrap());
+        let mut cmd = sandbox.command("/bin/sleep");
+        cmd.arg("30").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn sleep");
+        let init = child.pid();
+        let children = format!("/proc/{init}/task/{init}/children");
+        let program: u32 = text(&std::fs::read(&children).unwrap()).trim().parse().expect("the init's one child");
+        let base = format!("/{}/", parent.rel());
+        match &layout {
+            cgroups::Layout::V1(_) => {
+                let group = format!("{base}{}", parent.only_group("pids").file_name().unwrap().to_string_lossy());
+                for c in ["pids", "cpuset"] {
+                    assert_eq!(group_of(init, &layout, c), group, "{ns:?}: the init's {c} group");
+                    assert_eq!(group_of(program, &layout, c), group, "{ns:?}: the program's {c} group");
+                }
+                assert_eq!(group_of(program, &layout, "memory"), group, "{ns:?}: the program's memory group");
+                assert!(
+                    !group_of(init, &layout, "memory").starts_with(&base),
+                    "{ns:?}: the init is not in the memory group"
+                );
+            }
+            cgroups::Layout::V2(_) => {
+                let group = format!("{base}{}", parent.only_group("pids").file_name().unwrap().to_string_lossy());
+                assert_eq!(group_of(init, &layout, ""), format!("{group}/init"), "{ns:?}: the init's group");
+                assert_eq!(group_of(program, &layout, ""), format!("{group}/program"), "{ns:?}: the program's group");
+            }
+        }
+        // The descriptors the supervisor opened for entering the groups are closed
+        // in the init and the program once used (O_CLOEXEC, or closed by the init).
+        for pid in [init, program] {
+            for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+                let target = std::fs::read_link(fd.path()).unwrap_or_default();
+                assert!(!target.starts_with("/sys/fs/cgroup"), "{ns:?}: process {pid} holds {}", target.display());
+            }
+        }
+        child.kill().expect("kill");
+        child.wait().expect("wait");
         parent.assert_empty();
     }
 }

@@ -4,7 +4,8 @@
 //! Each controller is a module with a function that applies its settings to a
 //! directory; the version is an enum dispatched once per controller. On v2 the init
 //! is placed in its group by `clone3(CLONE_INTO_CGROUP)`; on v1 it writes `0` to
-//! each group's `cgroup.procs` before anything else.
+//! each group's `tasks` before anything else, through a descriptor the supervisor
+//! opened (see [`Entry`]).
 
 mod cpu;
 mod cpuset;
@@ -13,7 +14,6 @@ mod memory;
 mod pids;
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -239,12 +239,50 @@ pub(crate) struct Group {
 /// limit is on `program`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Placement {
-    /// `cgroup.procs` of each v1 group the init (or a joiner) enters itself.
+    /// `tasks` of each v1 group the init (or a joiner) enters itself.
     pub enter: Vec<PathBuf>,
     /// The v2 group the init (or a joiner) starts in.
     pub start_in: Option<PathBuf>,
-    /// `cgroup.procs` of the group the program enters before `execve`.
+    /// The file of the group the program enters before `execve` (`tasks` on v1,
+    /// `cgroup.procs` on v2).
     pub program: Option<PathBuf>,
+}
+
+/// The files of [`Placement`], opened for writing by the supervisor before the
+/// clone, so that the sandbox's processes enter their groups themselves (they
+/// write `0`) whatever their credentials by then (a user namespace's root may not
+/// open them).
+///
+/// On v1 these are the groups' `tasks` files, not `cgroup.procs`: a process that
+/// moves only itself (`0` to `tasks`, which moves the calling thread, here the
+/// only one) is migrated without the kernel's global `cgroup_threadgroup_rwsem`,
+/// whose write side waits for an RCU grace period when it was idle. Writing a pid
+/// or `0` to `cgroup.procs` takes it, and took 13-28 ms after 20 ms of idleness on
+/// this project's v1 host (`benches/RESULTS.md`); writing `0` to `tasks` took
+/// 0.02-0.1 ms.
+#[derive(Debug, Default)]
+pub(crate) struct Entry {
+    /// One per v1 group the init (or a joiner) enters, with its path.
+    pub enter: Vec<(OwnedFd, PathBuf)>,
+    /// The program's group, with its path.
+    pub program: Option<(OwnedFd, PathBuf)>,
+}
+
+impl Placement {
+    /// Opens the files the sandbox's processes write `0` to.
+    ///
+    /// # Errors
+    /// [`Error::Os`] naming the file that could not be opened.
+    pub fn open(&self) -> Result<Entry> {
+        let open = |path: &PathBuf| -> Result<(OwnedFd, PathBuf)> {
+            let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+            let fd = nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty())
+                .map_err(|e| Error::os_path("open", path, e))?;
+            Ok((fd, path.clone()))
+        };
+        let enter = self.enter.iter().map(open).collect::<Result<Vec<_>>>()?;
+        Ok(Entry { enter, program: self.program.as_ref().map(open).transpose()? })
+    }
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -335,7 +373,7 @@ impl Group {
                     for c in &controllers {
                         apply(&dir, version, *c, limits)?;
                     }
-                    let procs = dir.join("cgroup.procs");
+                    let procs = dir.join("tasks");
                     match memory {
                         true => group.placement.program = Some(procs),
                         false => group.placement.enter.push(procs),
@@ -376,23 +414,6 @@ impl Group {
     /// Where the sandbox's processes go.
     pub fn placement(&self) -> &Placement {
         &self.placement
-    }
-
-    /// Lets `uid`/`gid` (the sandbox's root seen from the host) move its program
-    /// into the memory group: the program does it itself, from inside its user
-    /// namespace. On v2 the common parent's `cgroup.procs` must be writable too.
-    pub fn delegate_program(&self, uid: u32, gid: u32) -> Result<()> {
-        let Some(procs) = &self.placement.program else { return Ok(()) };
-        let mut files = vec![procs.clone()];
-        if self.placement.start_in.is_some() {
-            if let Some(common) = procs.parent().and_then(Path::parent) {
-                files.push(common.join("cgroup.procs"));
-            }
-        }
-        for f in files {
-            std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
-        }
-        Ok(())
     }
 
     /// Checks that `parent` exists in some hierarchy of this host.
@@ -438,15 +459,6 @@ impl Group {
         self.v2_fd.as_ref()
     }
 
-    /// The `cgroup.procs` files of the v1 groups the init joins itself.
-    pub fn v1_procs(&self) -> Vec<(CString, PathBuf)> {
-        self.placement
-            .enter
-            .iter()
-            .map(|p| (CString::new(p.as_os_str().as_bytes()).unwrap_or_default(), p.clone()))
-            .collect()
-    }
-
     /// CPU time (user, system) of everything that ran in the group.
     pub fn cpu_times(&self) -> Option<(Duration, Duration)> {
         self.dirs.iter().find_map(|(v, d, cs)| match v {
@@ -460,15 +472,6 @@ impl Group {
             }
             Version::V1 => None,
         })
-    }
-
-    /// Moves process `pid` into the v1 groups (v2 placed it at `clone3`).
-    pub fn attach_v1(&self, pid: libc::pid_t) -> Result<()> {
-        for procs in &self.placement.enter {
-            let path = procs.as_path();
-            write_existing(path, &pid.to_string()).map_err(|e| io_error("write", path, e))?;
-        }
-        Ok(())
     }
 
     /// What the memory controller recorded, if the group has one.
@@ -588,6 +591,12 @@ fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[
 /// Kills whatever is still in the group and removes it, retrying while the kernel
 /// still counts exiting processes in it.
 fn remove(dir: &Path, version: Version) {
+    // Usually empty by now (a group's known children are removed before it).
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return,
+        Err(e) if e.kind() == ErrorKind::NotFound => return,
+        Err(_) => {}
+    }
     // Child groups first (a v2 sandbox group holds `init` and `program`).
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

@@ -139,15 +139,14 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
     fault::at(plan.fault, Who::Init, Stage::Sync);
     if plan.ns_root {
-        // The supervisor writes the id maps (and joins the cgroups) meanwhile; then
-        // become root of the namespace, so files made inside get mapped owners.
+        // The supervisor writes the id maps meanwhile; then become root of the
+        // namespace, so files made inside get mapped owners.
         wait_go(fds.sync)?;
         sys::setresgid(0).at(Stage::Identity)?;
         sys::setresuid(0).at(Stage::Identity)?;
     }
     let netlink = network(plan, fds)?;
     join_cgroups(plan)?;
-    let program_cgroup = open_program_cgroup(plan)?;
     fault::at(plan.fault, Who::Init, Stage::Mount);
     fs::build(&plan.fs, plan.keep_caps & (1 << CAP_SYS_CHROOT) == 0, plan.fault)?;
     fault::at(plan.fault, Who::Init, Stage::Hostname);
@@ -169,11 +168,11 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
 
     fault::at(plan.fault, Who::Init, Stage::Fork);
     let pid = if plan.start_program {
-        start_program(plan, fds, program_cgroup)?
+        start_program(plan, fds)?
     } else {
         // No program to hand them to: keep none of the supervisor's descriptors
         // (a pipe it reads would never see end-of-file otherwise).
-        for fd in [0, 1, 2].into_iter().chain(fds.stdio) {
+        for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
             if fd >= 0 {
                 sys::close(fd);
             }
@@ -191,7 +190,8 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
 const NO_PROGRAM: libc::pid_t = -1;
 
 /// Starts the program's process and returns its pid once it called `execve`.
-fn start_program(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<libc::pid_t, Failure> {
+fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
+    let cgroup = program_cgroup(plan).unwrap_or(-1);
     let shared = program::Shared { plan, fds, cgroup, failure: Cell::new(None), reached_exec: Cell::new(false) };
     let pid = program::start(&shared).at(Stage::Fork)?;
     if let Some(f) = shared.failure.get() {
@@ -205,7 +205,7 @@ fn start_program(plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<libc::pid
     }
     // The program holds its descriptors now; this process keeps none of them, so
     // pipes see end-of-file when the program closes them.
-    for fd in [0, 1, 2].into_iter().chain(fds.stdio) {
+    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
         if fd >= 0 {
             sys::close(fd);
         }
@@ -233,16 +233,14 @@ fn join(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     let Some(target) = &plan.join else {
         return Err(Failure { stage: Stage::Join, errno: Errno::EINVAL, path: crate::report::NO_PATH });
     };
-    // Still the supervisor's credentials here: join the v1 cgroups first.
     join_cgroups(plan)?;
-    let program_cgroup = open_program_cgroup(plan)?;
     sys::setns(target.pidfd, target.namespaces).at(Stage::Join)?;
     if plan.ns_root {
         sys::setresgid(0).at(Stage::Identity)?;
         sys::setresuid(0).at(Stage::Identity)?;
     }
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
-    let pid = start_program(plan, fds, program_cgroup)?;
+    let pid = start_program(plan, fds)?;
     report(fds.report, Record::started(pid));
     serve(pid, signals, -1, fds.report, fds.report)
 }
@@ -281,33 +279,22 @@ fn network(plan: &Plan, fds: &ChildFds) -> Result<RawFd, Failure> {
     Ok(nl)
 }
 
-/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`). The
-/// memory group and the cgroup namespace are the program's business.
+/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`): writes `0`
+/// (this process, whose only thread this is) to each group's `tasks`, through the
+/// descriptors the supervisor opened, and closes them. The memory group and the
+/// cgroup namespace are the program's business.
 fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
-    enter_cgroups(&plan.cgroup_procs)
-}
-
-/// Opens the `cgroup.procs` the program will enter, while it is still reachable;
-/// -1 when there is none.
-fn open_program_cgroup(plan: &Plan) -> Result<RawFd, Failure> {
-    match &plan.program_cgroup {
-        Some((procs, path)) => {
-            sys::openat(libc::AT_FDCWD, procs, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, *path)
-        }
-        None => Ok(-1),
-    }
-}
-
-/// Writes `0` (this process) to each `cgroup.procs` listed.
-pub(super) fn enter_cgroups(procs_files: &[(std::ffi::CString, i32)]) -> Result<(), Failure> {
-    for (procs, path) in procs_files {
-        let fd =
-            sys::openat(libc::AT_FDCWD, procs, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, *path)?;
+    for &(fd, path) in &plan.cgroup_enter {
         let written = sys::write(fd, b"0");
         sys::close(fd);
-        written.at_path(Stage::Cgroup, *path)?;
+        written.at_path(Stage::Cgroup, path)?;
     }
     Ok(())
+}
+
+/// The descriptor by which the program enters its group, if it has one.
+fn program_cgroup(plan: &Plan) -> Option<RawFd> {
+    plan.program_cgroup.map(|(fd, _)| fd)
 }
 
 /// Closes every descriptor the supervisor had open except `keep` (sorted: 0-2,

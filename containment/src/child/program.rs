@@ -19,8 +19,9 @@ use crate::sys;
 pub(super) struct Shared<'a> {
     pub plan: &'a Plan,
     pub fds: &'a ChildFds,
-    /// The memory group's `cgroup.procs`, opened before the pivot (it is not in
-    /// the sandbox's root), or -1.
+    /// The descriptor by which the program enters its group (the memory group's
+    /// `tasks` on v1, the `program` group's `cgroup.procs` on v2), opened by the
+    /// supervisor, or -1.
     pub cgroup: RawFd,
     pub failure: Cell<Option<Failure>>,
     /// Set just before the first `execve`: a process that ended without it never

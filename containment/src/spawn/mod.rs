@@ -14,7 +14,7 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
-use crate::cgroup::{Group, Parent};
+use crate::cgroup::{Entry, Group, Parent};
 use crate::child::{self, ChildFds, PATH_CWD, PATH_PROGRAM};
 use crate::command::{Command, Defaults};
 use crate::error::{Error, Result, Stage};
@@ -74,7 +74,10 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         true => Some(sync_pair()?),
         false => None,
     };
-    let group = cgroup_for(cmd, &mut plan, how.name.as_deref())?;
+    let group = cgroup_for(cmd, how.name.as_deref())?;
+    // On error the group is dropped here, which removes it.
+    let entry = group.as_ref().map(|g| g.placement().open()).transpose()?.unwrap_or_default();
+    plan_entry(&mut plan, &entry);
     fault::at(plan.fault, Who::Supervisor, Stage::Cgroup);
     let root = nix::unistd::geteuid().is_root();
     let trees = match plan.userns.is_some() && root && !cmd.sandbox.no_idmap {
@@ -100,6 +103,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         .chain(trees.iter().map(|t| t.raw()))
         .chain(lease_fds)
         .chain(how.leases.iter().map(|l| l.raw_fd()))
+        .chain(entry_fds(&plan))
         .filter(|fd| *fd >= 0)
         .collect();
     plan.keep_fds.sort_unstable();
@@ -107,6 +111,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
     fault::at(plan.fault, Who::Supervisor, Stage::Clone);
+    drop(entry);
     drop(report_wr);
     io.close_child_ends();
     let go = sync.map(|(r, w)| {
@@ -123,7 +128,6 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
             write_id_maps(pid, u)?;
             raise_limits(pid, &plan.rlimits)?;
             trees::idmap(pid, &trees)?;
-            child.attach_cgroups()?;
             fault::at(plan.fault, Who::Supervisor, Stage::Sync);
             send_go(go, b'u')
         })();
@@ -223,9 +227,8 @@ fn root_cause(mut child: Child, plan: &Plan, cmd: &Command, step: Error) -> Erro
     }
 }
 
-/// Creates the sandbox's cgroup when its limits need one, and tells the plan which
-/// v1 groups the init must join.
-fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Option<Group>> {
+/// Creates the sandbox's cgroup when its limits need one.
+fn cgroup_for(cmd: &Command, name: Option<&str>) -> Result<Option<Group>> {
     let limits = &cmd.sandbox.limits;
     if limits.controllers().is_empty() {
         // No group to make; a parent given all the same must still exist.
@@ -244,32 +247,25 @@ fn cgroup_for(cmd: &Command, plan: &mut Plan, name: Option<&str>) -> Result<Opti
         }
         None => Parent::default_parent(),
     };
-    let group = Group::create(limits, &parent, name)?;
-    set_program_cgroup(plan, group.placement());
-    if let Some(u) = &plan.userns {
-        // Inside a user namespace the init may not write to cgroup.procs: the
-        // supervisor moves it (see `Child::attach_cgroups`); the program may move
-        // itself into the memory group once the sandbox's root owns that file.
-        if nix::unistd::geteuid().is_root() {
-            let (uid, gid) = (u.root_outside(&u.uid), u.root_outside(&u.gid));
-            group.delegate_program(uid, gid)?;
-        }
-        return Ok(Some(group));
-    }
-    for (procs, path) in group.v1_procs() {
-        plan.fs.paths.push(path);
-        plan.cgroup_procs.push((procs, (plan.fs.paths.len() - 1) as i32));
-    }
-    Ok(Some(group))
+    Group::create(limits, &parent, name).map(Some)
 }
 
-/// Tells the plan which group the program enters before `execve`.
-fn set_program_cgroup(plan: &mut Plan, placement: &crate::cgroup::Placement) {
-    if let Some(procs) = &placement.program {
-        let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
-        plan.fs.paths.push(procs.clone());
-        plan.program_cgroup = Some((c, (plan.fs.paths.len() - 1) as i32));
+/// Tells the plan which descriptors the init (v1 groups) and the program enter
+/// their groups through; they stay open in the supervisor until the clone.
+fn plan_entry(plan: &mut Plan, entry: &Entry) {
+    for (fd, path) in &entry.enter {
+        plan.fs.paths.push(path.clone());
+        plan.cgroup_enter.push((fd.as_raw_fd(), (plan.fs.paths.len() - 1) as i32));
     }
+    if let Some((fd, path)) = &entry.program {
+        plan.fs.paths.push(path.clone());
+        plan.program_cgroup = Some((fd.as_raw_fd(), (plan.fs.paths.len() - 1) as i32));
+    }
+}
+
+/// The descriptors of [`plan_entry`], which the init keeps.
+fn entry_fds(plan: &Plan) -> impl Iterator<Item = std::os::fd::RawFd> + '_ {
+    plan.cgroup_enter.iter().map(|(fd, _)| *fd).chain(plan.program_cgroup.map(|(fd, _)| fd))
 }
 
 /// The namespaces a program joining the sandbox enters (all the init has; the
@@ -284,12 +280,8 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let mut plan = Plan::compile(cmd)?;
     plan.join = Some(plan::Join { pidfd: target.pidfd.as_raw_fd(), namespaces: target.namespaces });
     plan.ns_root = target.userns;
-    for procs in &target.placement.enter {
-        let c = std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap_or_default();
-        plan.fs.paths.push(procs.clone());
-        plan.cgroup_procs.push((c, (plan.fs.paths.len() - 1) as i32));
-    }
-    set_program_cgroup(&mut plan, &target.placement);
+    let entry = target.placement.open()?;
+    plan_entry(&mut plan, &entry);
     let v2 = match &target.placement.start_in {
         Some(dir) => {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -303,11 +295,16 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline: None };
-    plan.keep_fds =
-        [0, 1, 2, fds.report, target.pidfd.as_raw_fd()].into_iter().chain(fds.stdio).filter(|fd| *fd >= 0).collect();
+    plan.keep_fds = [0, 1, 2, fds.report, target.pidfd.as_raw_fd()]
+        .into_iter()
+        .chain(fds.stdio)
+        .chain(entry_fds(&plan))
+        .filter(|fd| *fd >= 0)
+        .collect();
     plan.keep_fds.sort_unstable();
     let started = Instant::now();
     let (pid, pidfd) = child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd())).map_err(clone_error)?;
+    drop(entry);
     drop(report_wr);
     io.close_child_ends();
     let mut child = Child::new(pid, pidfd, report_rd, started, None);

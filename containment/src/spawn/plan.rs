@@ -2,6 +2,7 @@
 //! the supervisor before `clone3`, so that the child allocates nothing.
 
 use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -74,12 +75,14 @@ pub(crate) struct Plan {
     pub program: PathBuf,
     /// Resource limits to set: (`RLIMIT_*`, soft, hard).
     pub rlimits: Vec<(libc::c_int, u64, u64)>,
-    /// v1 `cgroup.procs` files the init joins, with their index in `fs.paths`;
-    /// filled by the spawn once the group exists.
-    pub cgroup_procs: Vec<(CString, i32)>,
-    /// The `cgroup.procs` the program enters before `execve` (the memory group,
-    /// which the init stays out of), with its index in `fs.paths`.
-    pub program_cgroup: Option<(CString, i32)>,
+    /// Descriptors of the v1 groups' `tasks` the init joins (see
+    /// `cgroup::Entry`), with their path's index in `fs.paths`; filled by the spawn
+    /// once the group exists.
+    pub cgroup_enter: Vec<(RawFd, i32)>,
+    /// The descriptor of the file by which the program enters its group before
+    /// `execve` (the memory group, which the init stays out of), with its path's
+    /// index in `fs.paths`.
+    pub program_cgroup: Option<(RawFd, i32)>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -230,7 +233,7 @@ impl Plan {
             last_cap: last_cap(),
             program: PathBuf::from(&cmd.program),
             rlimits,
-            cgroup_procs: Vec::new(),
+            cgroup_enter: Vec::new(),
             program_cgroup: None,
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
