@@ -141,9 +141,11 @@ done
   -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # The bench of the C entry point (benches/compare.sh runs it in release).
 "$cc" "${cflags[@]}" benches/c/spawn_loop.c -o "$build/spawn_loop" "${ldflags[@]}" -lm
+# The micro-benchmark of v1 cgroup moves (benches/RESULTS.md, run E).
+"$cc" "${cflags[@]}" benches/c/cgroup_attach.c -o "$build/cgroup_attach"
 "$cc" "${cflags[@]}" tests/c/canary/leak.c -o "$build/canary_leak" "${ldflags[@]}"
 "$cc" "${cflags[@]}" "${asan[@]}" tests/c/canary/leak.c -o "$build/canary_leak.asan" "${ldflags[@]}"
-echo "compiled: ${tests[*]} mini_contain mini_contain_static spawn_loop"
+echo "compiled: ${tests[*]} mini_contain mini_contain_static spawn_loop cgroup_attach"
 
 # Every function the library exports is declared in the header and called by a C test.
 uncovered=()
@@ -210,6 +212,9 @@ if [ "$(id -u)" = 0 ]; then
   expect "mini_contain: static" 4 "exit_code=4" "$build/mini_contain_static" -- /bin/sh -c 'exit 4'
   expect "spawn_loop: 5 sandboxes, then 5 with limits" 0 "RESULT|c-api:spawn+limits|5|" \
     sh -c '"$1" 5 && "$1" 5 limits' sh "$build/spawn_loop"
+  if [ -f /sys/fs/cgroup/pids/tasks ]; then
+    expect "cgroup_attach: 3 moves through tasks" 0 "pids tasks: pause 0 us" "$build/cgroup_attach" tasks 3 pids 0
+  fi
   if [ -x /bin/busybox ]; then
     rootfs=$build/rootfs
     mkdir -p "$rootfs/bin"
