@@ -95,9 +95,12 @@ impl Drop for Lease {
         // Unlink while still holding the lock; the lock goes with the descriptor.
         if self.unlink {
             let _ = std::fs::remove_file(&self.path);
-            // And the directory, when it was the last one (a bridge's addresses).
-            if let Some(dir) = self.path.parent() {
-                let _ = std::fs::remove_dir(dir);
+            // And the directory, when it was the last one (a bridge's addresses),
+            // and the ones above it that this empties, up to `RUN_DIR` itself.
+            for (i, dir) in self.path.ancestors().skip(1).enumerate() {
+                if (i > 0 && !dir.starts_with(RUN_DIR)) || std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
             }
         }
     }
@@ -106,7 +109,8 @@ impl Drop for Lease {
 /// Removes the leases under `root` that nobody holds: the address leases
 /// (`net/<netns>-<bridge>/<address>`, with their directory when it empties) and the
 /// id-range leases (`ids/<n>`) of supervisors killed before they could release
-/// them. A held lease is left alone; returns how many were removed.
+/// them, then the directories that leaves empty, `root` included. A held lease is
+/// left alone; returns how many were removed.
 pub(crate) fn collect_free(root: &Path) -> usize {
     let files = |dir: &Path| -> Vec<PathBuf> {
         std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect()
@@ -119,8 +123,9 @@ pub(crate) fn collect_free(root: &Path) -> usize {
             removed += 1;
         }
     }
-    // Directories left empty (a lease being taken there makes its directory again).
-    for dir in bridges {
+    // Directories left empty, deepest first, up to `root` itself (a lease being
+    // taken there makes its directories again; a named sandbox's keeps `root`).
+    for dir in bridges.into_iter().chain([root.join("net"), root.join("ids"), root.to_path_buf()]) {
         let _ = std::fs::remove_dir(dir);
     }
     removed
@@ -165,7 +170,10 @@ mod tests {
         assert!(held.path().exists(), "a held lease stays");
         assert!(!root.join("net/8-br0").exists(), "an emptied directory goes");
         assert!(!root.join("ids/3").exists());
+        assert!(!root.join("ids").exists(), "the emptied ids directory goes");
+        assert!(root.join("net").exists(), "net holds a held lease: it stays");
         drop(held);
-        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(collect_free(&root), 0);
+        assert!(!root.exists(), "with nothing held, nothing is left, not even the root");
     }
 }

@@ -70,7 +70,8 @@ pub use userns::{IdMap, UserNamespace, DEFAULT_RANGE_SIZE, RANGE_BASE};
 /// and under `parents` (paths relative to each hierarchy's root), the default
 /// parents themselves when that leaves them empty (given parents stay), and the
 /// lease files under `/run/containment` (addresses on bridges, ranges of host ids)
-/// that no running sandbox holds. Returns how many cgroups were removed. Spawning
+/// that no running sandbox holds, and the directories that leaves empty
+/// (`/run/containment` itself when no named sandbox runs). Returns how many cgroups were removed. Spawning
 /// collects stale cgroups once per parent and process on its own.
 ///
 /// # Errors
