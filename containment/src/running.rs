@@ -102,6 +102,14 @@ fn state_dir(name: &str) -> PathBuf {
     Path::new(RUN_DIR).join(name)
 }
 
+/// Removes a named sandbox's emptied state directory, and `/run/containment` when
+/// that was the last thing in it (a lease being taken there makes it again).
+fn remove_state_dir(dir: &Path) {
+    if std::fs::remove_dir(dir).is_ok() {
+        let _ = std::fs::remove_dir(RUN_DIR);
+    }
+}
+
 /// Starts `cmd`'s sandbox; with `program`, `cmd`'s program is its main program.
 pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
     let name = cmd.sandbox.name.clone();
@@ -119,7 +127,7 @@ pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
         Ok(s) => s,
         Err(e) => {
             if let Some(n) = &name {
-                let _ = std::fs::remove_dir(state_dir(n)); // the lease's file went with it
+                remove_state_dir(&state_dir(n)); // the lease's file went with it
             }
             return Err(e);
         }
@@ -306,7 +314,7 @@ impl Running {
             // Nobody holds the name: the sandbox died without stopping.
             clean_stale(&dir);
             drop(lease);
-            let _ = std::fs::remove_dir(&dir);
+            remove_state_dir(&dir);
             return Err(not_running(name));
         }
         let pidfd = pidfd_of(state.pid, state.start).ok_or_else(|| not_running(name))?;
@@ -367,7 +375,7 @@ impl Running {
         if let Some(dir) = self.state_dir.take() {
             let _ = std::fs::remove_file(dir.join("state"));
             let _ = std::fs::remove_file(dir.join("lock"));
-            let _ = std::fs::remove_dir(&dir);
+            remove_state_dir(&dir);
         }
     }
 
@@ -485,7 +493,7 @@ pub fn list() -> Result<Vec<RunningInfo>> {
         if let Ok(Some(lease)) = Lease::try_take(&entry.path().join("lock")) {
             clean_stale(&entry.path());
             drop(lease);
-            let _ = std::fs::remove_dir(entry.path());
+            remove_state_dir(&entry.path());
             continue;
         }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
