@@ -120,6 +120,84 @@ pub unsafe fn clone_vfork(
     check_int(ret)
 }
 
+/// `clone3` with `CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP`: starts `f(arg)` on
+/// the stack `[stack, stack + size)` in a new process that shares the caller's
+/// memory and starts in the cgroup whose directory is `cgroup` (v2), without a
+/// migration; the caller is suspended until the new process calls `execve` or
+/// exits. `ENOSYS` where this crate has no trampoline for the architecture.
+///
+/// # Safety
+/// As [`clone_vfork`]: `stack` must be 16-byte aligned, `size` a multiple of 16, and
+/// nothing else may use the stack while the new process runs.
+pub unsafe fn clone3_vfork_into(
+    f: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    stack: *mut libc::c_void,
+    size: usize,
+    arg: *mut libc::c_void,
+    cgroup: RawFd,
+) -> Result<libc::pid_t, Errno> {
+    let mut args = CloneArgs {
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: stack as u64,
+        stack_size: size as u64,
+        cgroup: cgroup as u64,
+        ..CloneArgs::default()
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `args` is a valid `clone_args` of the size given; the caller
+        // upholds the stack and `f` contract; the trampoline runs `f` on that stack
+        // in the child and `_exit`s with its result, and returns in the parent.
+        let ret = unsafe { clone3_trampoline(&mut args, std::mem::size_of::<CloneArgs>(), f, arg) };
+        check(ret).map(|pid| pid as libc::pid_t)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (&mut args, f, arg);
+        Err(Errno::ENOSYS)
+    }
+}
+
+/// `clone3(args, size)`; in the child (which the kernel starts on the stack of
+/// `args`, with the caller's other registers) calls `f(arg)` and `_exit`s with what
+/// it returns; in the parent returns the system call's result. Written out because
+/// a child on a new stack cannot return into the caller's frames, as glibc's own
+/// `clone` is.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn clone3_trampoline(
+    args: *mut CloneArgs,
+    size: usize,
+    f: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+) -> libc::c_long {
+    // rdi = args, rsi = size, rdx = f, rcx = arg. `syscall` clobbers rcx and r11,
+    // so f and arg move to r8 and r9, which the child inherits.
+    // SAFETY: the System V ABI as above; the parent path only returns the system
+    // call's result, and the child never returns (it `_exit`s).
+    core::arch::naked_asm!(
+        "mov r8, rdx",
+        "mov r9, rcx",
+        "mov eax, {clone3}",
+        "syscall",
+        "test rax, rax",
+        "jnz 2f",
+        // The child: rsp is the top of the new stack (16-byte aligned).
+        "xor ebp, ebp",
+        "mov rdi, r9",
+        "call r8",
+        "mov edi, eax",
+        "mov eax, {exit}",
+        "syscall",
+        "ud2",
+        "2:",
+        "ret",
+        clone3 = const libc::SYS_clone3,
+        exit = const libc::SYS_exit,
+    )
+}
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: RawFd, sig: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on integers; a NULL siginfo is allowed.

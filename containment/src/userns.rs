@@ -136,6 +136,11 @@ impl Resolved {
         maps.iter().map(|m| format!("{} {} {}\n", m.inside, m.outside, m.count)).collect()
     }
 
+    /// The host id that id 0 inside is (the caller's own id when 0 is unmapped).
+    pub fn root_outside(&self, maps: &[IdMap]) -> u32 {
+        maps.iter().find(|m| m.inside == 0).map_or_else(|| nix::unistd::geteuid().as_raw(), |m| m.outside)
+    }
+
     /// Whether gid `g` inside is mapped.
     pub fn maps_gid(&self, g: u32) -> bool {
         self.gid.iter().any(|m| m.maps_inside(g))

@@ -264,8 +264,12 @@ pub(crate) struct Placement {
 pub(crate) struct Entry {
     /// One per v1 group the init (or a joiner) enters, with its path.
     pub enter: Vec<(OwnedFd, PathBuf)>,
-    /// The program's group, with its path.
+    /// The program's group, with its path: the memory group's `tasks` on v1; on v2
+    /// the `program` group's directory, which the init starts the program in
+    /// (`clone3` with `CLONE_INTO_CGROUP`), so that it is not moved at all.
     pub program: Option<(OwnedFd, PathBuf)>,
+    /// Whether `program` is a v2 directory.
+    pub program_dir: bool,
 }
 
 impl Placement {
@@ -281,7 +285,19 @@ impl Placement {
             Ok((fd, path.clone()))
         };
         let enter = self.enter.iter().map(open).collect::<Result<Vec<_>>>()?;
-        Ok(Entry { enter, program: self.program.as_ref().map(open).transpose()? })
+        let program_dir = self.start_in.is_some();
+        let program = match (&self.program, program_dir) {
+            (Some(procs), true) => {
+                let dir = procs.parent().unwrap_or(procs);
+                let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+                let fd = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+                    .map_err(|e| Error::os_path("open", dir, e))?;
+                Some((fd, procs.clone()))
+            }
+            (Some(procs), false) => Some(open(procs)?),
+            (None, _) => None,
+        };
+        Ok(Entry { enter, program, program_dir })
     }
 }
 
@@ -414,6 +430,23 @@ impl Group {
     /// Where the sandbox's processes go.
     pub fn placement(&self) -> &Placement {
         &self.placement
+    }
+
+    /// Lets `uid`/`gid` (the sandbox's root seen from the host) start the program
+    /// in its v2 group from inside the user namespace: `CLONE_INTO_CGROUP` checks
+    /// the caller's write access to the group's `cgroup.procs` and to that of the
+    /// common parent of where the init is and where the program goes. (v1 needs
+    /// nothing: the descriptors were opened by the supervisor.)
+    pub fn delegate_program(&self, uid: u32, gid: u32) -> Result<()> {
+        let (Some(procs), Some(_)) = (&self.placement.program, &self.placement.start_in) else { return Ok(()) };
+        let mut files = vec![procs.clone()];
+        if let Some(common) = procs.parent().and_then(Path::parent) {
+            files.push(common.join("cgroup.procs"));
+        }
+        for f in files {
+            std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
+        }
+        Ok(())
     }
 
     /// Checks that `parent` exists in some hierarchy of this host.

@@ -192,8 +192,15 @@ const NO_PROGRAM: libc::pid_t = -1;
 /// Starts the program's process and returns its pid once it called `execve`.
 fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
     let cgroup = program_cgroup(plan).unwrap_or(-1);
-    let shared = program::Shared { plan, fds, cgroup, failure: Cell::new(None), reached_exec: Cell::new(false) };
-    let pid = program::start(&shared).at(Stage::Fork)?;
+    let shared = program::Shared {
+        plan,
+        fds,
+        cgroup,
+        placed: Cell::new(false),
+        failure: Cell::new(None),
+        reached_exec: Cell::new(false),
+    };
+    let pid = program::start(&shared)?;
     if let Some(f) = shared.failure.get() {
         let _ = sys::waitpid(pid, 0);
         return Err(f);

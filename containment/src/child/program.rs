@@ -20,9 +20,12 @@ pub(super) struct Shared<'a> {
     pub plan: &'a Plan,
     pub fds: &'a ChildFds,
     /// The descriptor by which the program enters its group (the memory group's
-    /// `tasks` on v1, the `program` group's `cgroup.procs` on v2), opened by the
+    /// `tasks` on v1, the `program` group's directory on v2), opened by the
     /// supervisor, or -1.
     pub cgroup: RawFd,
+    /// Set when the program was started in its group (v2, `CLONE_INTO_CGROUP`), so
+    /// it has no move to make.
+    pub placed: Cell<bool>,
     pub failure: Cell<Option<Failure>>,
     /// Set just before the first `execve`: a process that ended without it never
     /// got that far (it died during its setup).
@@ -45,14 +48,29 @@ static STACK: Stack = Stack(UnsafeCell::new([0; STACK_SIZE]));
 
 /// Starts the program's process; returns its pid once it has called `execve`
 /// successfully or failed (then `shared.failure` is set).
-pub(super) fn start(shared: &Shared<'_>) -> Result<libc::pid_t, Errno> {
+pub(super) fn start(shared: &Shared<'_>) -> Result<libc::pid_t, Failure> {
+    let arg = (shared as *const Shared<'_>).cast_mut().cast();
+    if shared.plan.program_cgroup_dir && shared.cgroup >= 0 {
+        // v2: start in the group rather than move there, since a move takes the
+        // kernel's global threadgroup lock (see `cgroup::Entry`).
+        shared.placed.set(true);
+        // SAFETY: as below; the stack's base is 16-byte aligned and its size a
+        // multiple of 16.
+        match unsafe { sys::clone3_vfork_into(main, STACK.0.get().cast(), STACK_SIZE, arg, shared.cgroup) } {
+            Err(Errno::ENOSYS) => shared.placed.set(false),
+            other => {
+                let path = shared.plan.program_cgroup.map_or(crate::report::NO_PATH, |(_, p)| p);
+                return other.at_path(Stage::Cgroup, path);
+            }
+        }
+    }
     // SAFETY: one past the end of the static stack array, which is 16-byte aligned
     // and a multiple of 16 long, so the top is aligned as the ABI wants.
     let top = unsafe { STACK.0.get().cast::<u8>().add(STACK_SIZE) };
     // SAFETY: the stack is reserved for this child (see `Stack`); `main` runs only
     // async-signal-safe code and ends in `execve` or `_exit`; `shared` outlives the
     // call because the caller sleeps until the child has exec'd or exited.
-    unsafe { sys::clone_vfork(main, top.cast(), (shared as *const Shared<'_>).cast_mut().cast()) }
+    unsafe { sys::clone_vfork(main, top.cast(), arg) }.at(Stage::Fork)
 }
 
 extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
@@ -86,9 +104,17 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     }
     // The memory group (which the init stays out of), then the cgroup namespace,
     // rooted at the program's own groups; both need privileges dropped below.
-    if cgroup >= 0 {
+    if cgroup >= 0 && !shared.placed.get() {
         let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
-        sys::write(cgroup, b"0").at_path(Stage::Cgroup, path)?;
+        if plan.program_cgroup_dir {
+            let procs = sys::openat(cgroup, c"cgroup.procs", libc::O_WRONLY | libc::O_CLOEXEC, 0)
+                .at_path(Stage::Cgroup, path)?;
+            let written = sys::write(procs, b"0");
+            sys::close(procs);
+            written.at_path(Stage::Cgroup, path)?;
+        } else {
+            sys::write(cgroup, b"0").at_path(Stage::Cgroup, path)?;
+        }
     }
     sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)?;
     fault::at(plan.fault, Who::Program, Stage::Capabilities);

@@ -75,11 +75,18 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         false => None,
     };
     let group = cgroup_for(cmd, how.name.as_deref())?;
+    let root = nix::unistd::geteuid().is_root();
     // On error the group is dropped here, which removes it.
     let entry = group.as_ref().map(|g| g.placement().open()).transpose()?.unwrap_or_default();
     plan_entry(&mut plan, &entry);
+    if let (Some(g), Some(u)) = (&group, &plan.userns) {
+        // On v2 the program is started in its group by the init, with the init's
+        // credentials: the sandbox's root must be able to write there.
+        if root {
+            g.delegate_program(u.root_outside(&u.uid), u.root_outside(&u.gid))?;
+        }
+    }
     fault::at(plan.fault, Who::Supervisor, Stage::Cgroup);
-    let root = nix::unistd::geteuid().is_root();
     let trees = match plan.userns.is_some() && root && !cmd.sandbox.no_idmap {
         true => trees::prepare(&mut plan.fs)?,
         false => Vec::new(),
@@ -260,6 +267,7 @@ fn plan_entry(plan: &mut Plan, entry: &Entry) {
     if let Some((fd, path)) = &entry.program {
         plan.fs.paths.push(path.clone());
         plan.program_cgroup = Some((fd.as_raw_fd(), (plan.fs.paths.len() - 1) as i32));
+        plan.program_cgroup_dir = entry.program_dir;
     }
 }
 

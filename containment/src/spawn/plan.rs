@@ -83,6 +83,9 @@ pub(crate) struct Plan {
     /// `execve` (the memory group, which the init stays out of), with its path's
     /// index in `fs.paths`.
     pub program_cgroup: Option<(RawFd, i32)>,
+    /// Whether `program_cgroup` is a v2 group's directory (the program is started
+    /// in it) rather than a v1 `tasks` file (the program writes `0` to it).
+    pub program_cgroup_dir: bool,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -235,6 +238,7 @@ impl Plan {
             rlimits,
             cgroup_enter: Vec::new(),
             program_cgroup: None,
+            program_cgroup_dir: false,
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
