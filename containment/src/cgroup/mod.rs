@@ -3,9 +3,9 @@
 //!
 //! Each controller is a module with a function that applies its settings to a
 //! directory; the version is an enum dispatched once per controller. On v2 the init
-//! is placed in its group by `clone3(CLONE_INTO_CGROUP)`; on v1 it writes `0` to
-//! each group's `tasks` before anything else, through a descriptor the supervisor
-//! opened (see [`Entry`]).
+//! is placed in its group by `clone3(CLONE_INTO_CGROUP)`, and so is the program in
+//! its own; on v1 each writes `0` to its groups' `tasks` files, through descriptors
+//! the supervisor opened (see [`Entry`]).
 
 mod cpu;
 mod cpuset;
