@@ -248,10 +248,9 @@ pub(crate) struct Placement {
     pub program: Option<PathBuf>,
 }
 
-/// The files of [`Placement`], opened for writing by the supervisor before the
-/// clone, so that the sandbox's processes enter their groups themselves (they
-/// write `0`) whatever their credentials by then (a user namespace's root may not
-/// open them).
+/// The files of [`Placement`], opened by the supervisor before the clone, so that
+/// the sandbox's processes enter their groups themselves (on v1 they write `0`)
+/// whatever their credentials by then (a user namespace's root may not open them).
 ///
 /// On v1 these are the groups' `tasks` files, not `cgroup.procs`: a process that
 /// moves only itself (`0` to `tasks`, which moves the calling thread, here the
@@ -273,7 +272,8 @@ pub(crate) struct Entry {
 }
 
 impl Placement {
-    /// Opens the files the sandbox's processes write `0` to.
+    /// Opens the v1 files the sandbox's processes write `0` to (for writing), and
+    /// the v2 directory the program is started in.
     ///
     /// # Errors
     /// [`Error::Os`] naming the file that could not be opened.
