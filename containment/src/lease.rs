@@ -31,7 +31,7 @@ impl Lease {
     /// holds it.
     pub fn try_take(path: &Path) -> Result<Option<Lease>> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
+            make_dirs(dir)?;
         }
         loop {
             let file = match File::options().create(true).truncate(false).write(true).open(path) {
@@ -39,7 +39,7 @@ impl Lease {
                 // Another process removed the empty directory meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
+                        make_dirs(dir)?;
                     }
                     continue;
                 }
@@ -129,6 +129,20 @@ pub(crate) fn collect_free(root: &Path) -> usize {
         let _ = std::fs::remove_dir(dir);
     }
     removed
+}
+
+/// `create_dir_all`, again when a directory on the way went meanwhile: a lease
+/// released in another thread or process removes the directories it empties, up to
+/// `RUN_DIR`, and may do so between two of the `mkdir`s.
+pub(crate) fn make_dirs(dir: &Path) -> Result<()> {
+    let mut attempts = 0;
+    loop {
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 100 => attempts += 1,
+            Err(e) => return Err(io("mkdir", dir, e)),
+        }
+    }
 }
 
 fn io(op: &'static str, path: &Path, e: std::io::Error) -> Error {

@@ -197,7 +197,7 @@ pub(crate) fn write(dir: &Path, state: &State) -> Result<()> {
     let io = |op: &'static str, p: &Path, e: std::io::Error| {
         Error::os_path(op, p, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     };
-    std::fs::create_dir_all(dir).map_err(|e| io("mkdir", dir, e))?;
+    crate::lease::make_dirs(dir)?;
     let tmp = dir.join("state.tmp");
     std::fs::write(&tmp, state.to_text()).map_err(|e| io("write", &tmp, e))?;
     std::fs::rename(&tmp, dir.join("state")).map_err(|e| io("rename", &tmp, e))
