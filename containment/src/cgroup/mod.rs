@@ -256,9 +256,9 @@ pub(crate) struct Placement {
 /// moves only itself (`0` to `tasks`, which moves the calling thread, here the
 /// only one) is migrated without the kernel's global `cgroup_threadgroup_rwsem`,
 /// whose write side waits for an RCU grace period when it was idle. Writing a pid
-/// or `0` to `cgroup.procs` takes it, and took 13-28 ms after 20 ms of idleness on
-/// this project's v1 host (`benches/RESULTS.md`); writing `0` to `tasks` took
-/// 0.02-0.1 ms.
+/// or `0` to `cgroup.procs` takes it, and took 17 ms on average (up to 31 ms) after
+/// 20 ms of idleness on this project's v1 host (`benches/RESULTS.md`, run E);
+/// writing `0` to `tasks` took 0.03 ms (at most 0.09 ms).
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
     /// One per v1 group the init (or a joiner) enters, with its path.
