@@ -65,6 +65,12 @@ pub(crate) fn at(fault: Option<Fault>, who: Who, stage: Stage) {
     }
 }
 
+/// Whether `fault` says `who` dies at `stage`, for a process that acts on it later
+/// (the init program). Async-signal-safe.
+pub(crate) fn dies(fault: Option<Fault>, who: Who, stage: Stage) -> bool {
+    cfg!(feature = "fault-injection") && fault == Some(Fault { who, stage })
+}
+
 /// Whether `fault` makes the system call of `stage` fail with `EINVAL` here.
 /// Async-signal-safe: the child side calls it.
 pub(crate) fn einval(fault: Option<Fault>, stage: Stage) -> bool {

@@ -1,17 +1,25 @@
 //! Thin wrappers over the system calls the crate makes, and nothing else.
 //!
-//! Every wrapper is a direct system call (or a glibc function that is one), takes
-//! `&CStr` for paths and raw descriptors, never allocates and never takes a lock, so
-//! the child side of a spawn can call them between `clone` and `execve`. Each one
-//! returns `Result<_, Errno>` through a single conversion, [`check`].
+//! Every wrapper is a direct system call, takes `&CStr` for paths and raw
+//! descriptors, never allocates and never takes a lock, so the child side of a
+//! spawn can call them between `clone` and `execve`. Each one returns
+//! `Result<_, Errno>`.
+//!
+//! The calls the child side makes go through [`raw!`], which on x86-64 issues the
+//! `syscall` instruction itself: glibc's wrappers store a failure in `errno`, which
+//! lives in the calling thread's TLS, and the sandbox's init runs in the
+//! supervisor's memory (`CLONE_VM`) with the TLS of the supervisor thread that
+//! started it, so a glibc wrapper failing in the init would change that thread's
+//! `errno` under its feet.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-/// Converts a raw `-1`-means-error return value into a `Result`.
+/// Converts a raw `-1`-means-error return value of a glibc function into a
+/// `Result` (supervisor-side wrappers only).
 fn check(ret: libc::c_long) -> Result<libc::c_long, Errno> {
     if ret == -1 {
         Err(Errno::last())
@@ -26,6 +34,63 @@ fn check_int(ret: libc::c_int) -> Result<libc::c_int, Errno> {
     } else {
         Ok(ret)
     }
+}
+
+/// Converts the kernel's return value (`-errno` on failure) into a `Result`.
+fn kernel_result(ret: isize) -> Result<libc::c_long, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw(-ret as i32))
+    } else {
+        Ok(ret as libc::c_long)
+    }
+}
+
+/// System call `nr` with up to six arguments, without touching `errno`.
+///
+/// # Safety
+/// The arguments must be valid for that system call (pointers to live memory of
+/// the types the kernel expects).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn raw_call(nr: libc::c_long, a: [usize; 6]) -> Result<libc::c_long, Errno> {
+    let ret: isize;
+    // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in
+    // rdi, rsi, rdx, r10, r8, r9; the kernel clobbers rcx and r11 and uses no user
+    // stack. The caller vouches for the arguments.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    kernel_result(ret)
+}
+
+/// Elsewhere glibc's `syscall(2)`, which does set `errno`; the init is then a copy
+/// of the supervisor (fork-like), not a sharer of its memory.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn raw_call(nr: libc::c_long, a: [usize; 6]) -> Result<libc::c_long, Errno> {
+    // SAFETY: upheld by the caller.
+    check(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+}
+
+/// `raw!(nr, args...)`: [`raw_call`] with each argument widened to a register.
+macro_rules! raw {
+    ($nr:expr $(, $arg:expr)* $(,)?) => {{
+        let mut regs = [0usize; 6];
+        let args: &[usize] = &[$($arg as usize),*];
+        regs[..args.len()].copy_from_slice(args);
+        raw_call($nr as libc::c_long, regs)
+    }};
 }
 
 // The new mount API (Linux 5.2+, `mount_setattr` 5.12+). glibc 2.36 has no
@@ -94,8 +159,8 @@ pub enum Forked {
 pub unsafe fn clone3(args: &mut CloneArgs) -> Result<Forked, Errno> {
     // SAFETY: `args` points to a valid, correctly sized `clone_args`; the caller
     // upholds the contract about what the child may do.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
-    match check(ret)? {
+    let ret = unsafe { raw!(libc::SYS_clone3, args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    match ret? {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid as libc::pid_t)),
     }
@@ -144,17 +209,38 @@ pub unsafe fn clone3_vfork_into(
         cgroup: cgroup as u64,
         ..CloneArgs::default()
     };
+    // SAFETY: upheld by the caller, see above.
+    unsafe { clone3_on_stack(&mut args, f, arg) }
+}
+
+/// `clone3(args)` where `args` gives the child its own stack (`stack`,
+/// `stack_size`): the child runs `f(arg)` there and exits with what it returns;
+/// the caller gets the child's pid. `ENOSYS` where this crate has no trampoline
+/// for the architecture.
+///
+/// # Safety
+/// `args.stack` must be 16-byte aligned and `args.stack_size` a multiple of 16;
+/// nothing else may use that stack while the child runs. With `CLONE_VM` the child
+/// shares the caller's memory (and its thread's TLS): `f` must only make raw
+/// system calls (this module's `raw!` ones), allocate nothing and take no lock,
+/// and `arg`, the stack and everything `f` reads must stay valid until the child
+/// has called `execve` or ended.
+pub unsafe fn clone3_on_stack(
+    args: &mut CloneArgs,
+    f: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+) -> Result<libc::pid_t, Errno> {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `args` is a valid `clone_args` of the size given; the caller
         // upholds the stack and `f` contract; the trampoline runs `f` on that stack
         // in the child and `_exit`s with its result, and returns in the parent.
-        let ret = unsafe { clone3_trampoline(&mut args, std::mem::size_of::<CloneArgs>(), f, arg) };
-        check(ret).map(|pid| pid as libc::pid_t)
+        let ret = unsafe { clone3_trampoline(args, std::mem::size_of::<CloneArgs>(), f, arg) };
+        kernel_result(ret as isize).map(|pid| pid as libc::pid_t)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (&mut args, f, arg);
+        let _ = (args, f, arg);
         Err(Errno::ENOSYS)
     }
 }
@@ -201,8 +287,7 @@ unsafe extern "C" fn clone3_trampoline(
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: RawFd, sig: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on integers; a NULL siginfo is allowed.
-    check(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd, sig, std::ptr::null::<libc::siginfo_t>(), 0) })
-        .map(drop)
+    unsafe { raw!(libc::SYS_pidfd_send_signal, pidfd, sig, std::ptr::null::<libc::siginfo_t>(), 0) }.map(drop)
 }
 
 /// What `waitid` reported for a child that ended.
@@ -256,19 +341,19 @@ pub fn waitid_pidfd(pidfd: RawFd, extra: libc::c_int) -> Result<Option<Exited>, 
 /// `close_range(first, last, flags)`.
 pub fn close_range(first: libc::c_uint, last: libc::c_uint, flags: libc::c_uint) -> Result<(), Errno> {
     // SAFETY: closing descriptors is memory-safe; the caller owns what it closes.
-    check(unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) }).map(drop)
+    unsafe { raw!(libc::SYS_close_range, first, last, flags) }.map(drop)
 }
 
 /// `close(fd)`, ignoring the result (Linux always releases the descriptor).
 pub fn close(fd: RawFd) {
     // SAFETY: the caller owns `fd`.
-    unsafe { libc::close(fd) };
+    let _ = unsafe { raw!(libc::SYS_close, fd) };
 }
 
 /// `open_tree(dirfd, path, flags)`.
 pub fn open_tree(dirfd: RawFd, path: &CStr, flags: libc::c_uint) -> Result<RawFd, Errno> {
     // SAFETY: `path` is a valid NUL-terminated string.
-    check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) }).map(|fd| fd as RawFd)
+    unsafe { raw!(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) }.map(|fd| fd as RawFd)
 }
 
 /// `move_mount(from_dirfd, from_path, to_dirfd, to_path, flags)`.
@@ -280,39 +365,33 @@ pub fn move_mount(
     flags: libc::c_uint,
 ) -> Result<(), Errno> {
     // SAFETY: both paths are valid NUL-terminated strings.
-    check(unsafe {
-        libc::syscall(libc::SYS_move_mount, from_dirfd, from_path.as_ptr(), to_dirfd, to_path.as_ptr(), flags)
-    })
-    .map(drop)
+    unsafe { raw!(libc::SYS_move_mount, from_dirfd, from_path.as_ptr(), to_dirfd, to_path.as_ptr(), flags) }.map(drop)
 }
 
 /// `fsopen(fsname, FSOPEN_CLOEXEC)`.
 pub fn fsopen(fsname: &CStr) -> Result<RawFd, Errno> {
     // SAFETY: `fsname` is a valid NUL-terminated string.
-    check(unsafe { libc::syscall(libc::SYS_fsopen, fsname.as_ptr(), FSOPEN_CLOEXEC) }).map(|fd| fd as RawFd)
+    unsafe { raw!(libc::SYS_fsopen, fsname.as_ptr(), FSOPEN_CLOEXEC) }.map(|fd| fd as RawFd)
 }
 
 /// `fsconfig(fd, FSCONFIG_SET_STRING, key, value, 0)`.
 pub fn fsconfig_string(fd: RawFd, key: &CStr, value: &CStr) -> Result<(), Errno> {
     // SAFETY: key and value are valid NUL-terminated strings.
-    check(unsafe { libc::syscall(libc::SYS_fsconfig, fd, FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0) })
-        .map(drop)
+    unsafe { raw!(libc::SYS_fsconfig, fd, FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0) }.map(drop)
 }
 
 /// `fsconfig(fd, FSCONFIG_SET_FLAG, key, NULL, 0)`.
 pub fn fsconfig_flag(fd: RawFd, key: &CStr) -> Result<(), Errno> {
     // SAFETY: key is a valid NUL-terminated string; value may be NULL for a flag.
-    check(unsafe {
-        libc::syscall(libc::SYS_fsconfig, fd, FSCONFIG_SET_FLAG, key.as_ptr(), std::ptr::null::<libc::c_char>(), 0)
-    })
-    .map(drop)
+    unsafe { raw!(libc::SYS_fsconfig, fd, FSCONFIG_SET_FLAG, key.as_ptr(), std::ptr::null::<libc::c_char>(), 0) }
+        .map(drop)
 }
 
 /// `fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`.
 pub fn fsconfig_create(fd: RawFd) -> Result<(), Errno> {
     // SAFETY: no pointers are passed.
-    check(unsafe {
-        libc::syscall(
+    unsafe {
+        raw!(
             libc::SYS_fsconfig,
             fd,
             FSCONFIG_CMD_CREATE,
@@ -320,21 +399,21 @@ pub fn fsconfig_create(fd: RawFd) -> Result<(), Errno> {
             std::ptr::null::<libc::c_char>(),
             0,
         )
-    })
+    }
     .map(drop)
 }
 
 /// `fsmount(fd, FSMOUNT_CLOEXEC, attrs)`.
 pub fn fsmount(fd: RawFd, attrs: u64) -> Result<RawFd, Errno> {
     // SAFETY: plain system call on integers.
-    check(unsafe { libc::syscall(libc::SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs) }).map(|fd| fd as RawFd)
+    unsafe { raw!(libc::SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs) }.map(|fd| fd as RawFd)
 }
 
 /// `mount_setattr(dirfd, path, flags, attr, sizeof attr)`.
 pub fn mount_setattr(dirfd: RawFd, path: &CStr, flags: libc::c_uint, attr: &MountAttr) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated and `attr` a valid `struct mount_attr`.
-    check(unsafe {
-        libc::syscall(
+    unsafe {
+        raw!(
             libc::SYS_mount_setattr,
             dirfd,
             path.as_ptr(),
@@ -342,7 +421,7 @@ pub fn mount_setattr(dirfd: RawFd, path: &CStr, flags: libc::c_uint, attr: &Moun
             attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
-    })
+    }
     .map(drop)
 }
 
@@ -356,16 +435,16 @@ pub fn openat2(dirfd: RawFd, path: &CStr, flags: u64, mode: u64, resolve: u64) -
     loop {
         // SAFETY: `path` is NUL-terminated and `how` a valid `struct open_how`.
         let ret = unsafe {
-            libc::syscall(
+            raw!(
                 libc::SYS_openat2,
                 dirfd,
                 path.as_ptr(),
                 &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
+                std::mem::size_of::<libc::open_how>()
             )
         };
         // EAGAIN: a concurrent rename raced with RESOLVE_IN_ROOT; the kernel asks to retry.
-        match check(ret) {
+        match ret {
             Err(Errno::EAGAIN) => continue,
             r => return r.map(|fd| fd as RawFd),
         }
@@ -375,68 +454,81 @@ pub fn openat2(dirfd: RawFd, path: &CStr, flags: u64, mode: u64, resolve: u64) -
 /// `mount(NULL, target, NULL, flags, NULL)`: changes propagation or flags only.
 pub fn mount_flags(target: &CStr, flags: libc::c_ulong) -> Result<(), Errno> {
     // SAFETY: `target` is NUL-terminated; NULL source, type and data are allowed here.
-    check_int(unsafe { libc::mount(std::ptr::null(), target.as_ptr(), std::ptr::null(), flags, std::ptr::null()) })
-        .map(drop)
+    unsafe {
+        raw!(
+            libc::SYS_mount,
+            std::ptr::null::<libc::c_char>(),
+            target.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
+            flags,
+            std::ptr::null::<libc::c_void>()
+        )
+    }
+    .map(drop)
 }
 
 /// `pivot_root(new_root, put_old)`.
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
     // SAFETY: both paths are NUL-terminated.
-    check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) }.map(drop)
 }
 
 /// `umount2(target, flags)`.
 pub fn umount2(target: &CStr, flags: libc::c_int) -> Result<(), Errno> {
     // SAFETY: `target` is NUL-terminated.
-    check_int(unsafe { libc::umount2(target.as_ptr(), flags) }).map(drop)
+    unsafe { raw!(libc::SYS_umount2, target.as_ptr(), flags) }.map(drop)
 }
 
 /// `chroot(path)`.
 pub fn chroot(path: &CStr) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated.
-    check_int(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_chroot, path.as_ptr()) }.map(drop)
 }
 
 /// `chdir(path)`.
 pub fn chdir(path: &CStr) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated.
-    check_int(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_chdir, path.as_ptr()) }.map(drop)
 }
 
 /// `fchdir(fd)`.
 pub fn fchdir(fd: RawFd) -> Result<(), Errno> {
     // SAFETY: plain system call on an integer.
-    check_int(unsafe { libc::fchdir(fd) }).map(drop)
+    unsafe { raw!(libc::SYS_fchdir, fd) }.map(drop)
 }
 
 /// `mkdirat(dirfd, path, mode)`.
 pub fn mkdirat(dirfd: RawFd, path: &CStr, mode: libc::mode_t) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated.
-    check_int(unsafe { libc::mkdirat(dirfd, path.as_ptr(), mode) }).map(drop)
+    unsafe { raw!(libc::SYS_mkdirat, dirfd, path.as_ptr(), mode) }.map(drop)
 }
 
 /// `mknodat(dirfd, path, mode, dev)`.
 pub fn mknodat(dirfd: RawFd, path: &CStr, mode: libc::mode_t, dev: libc::dev_t) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated.
-    check_int(unsafe { libc::mknodat(dirfd, path.as_ptr(), mode, dev) }).map(drop)
+    // The kernel takes the device number as a 32-bit `new_encode_dev` value, which
+    // glibc's `makedev` encoding equals for numbers that fit.
+    let dev = u32::try_from(dev).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { raw!(libc::SYS_mknodat, dirfd, path.as_ptr(), mode, dev) }.map(drop)
 }
 
 /// `symlinkat(target, dirfd, linkpath)`.
 pub fn symlinkat(target: &CStr, dirfd: RawFd, linkpath: &CStr) -> Result<(), Errno> {
     // SAFETY: both strings are NUL-terminated.
-    check_int(unsafe { libc::symlinkat(target.as_ptr(), dirfd, linkpath.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_symlinkat, target.as_ptr(), dirfd, linkpath.as_ptr()) }.map(drop)
 }
 
 /// `openat(dirfd, path, flags, mode)`.
 pub fn openat(dirfd: RawFd, path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> Result<RawFd, Errno> {
     // SAFETY: `path` is NUL-terminated.
-    check_int(unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode as libc::c_uint) })
+    unsafe { raw!(libc::SYS_openat, dirfd, path.as_ptr(), flags, mode) }.map(|fd| fd as RawFd)
 }
 
 /// `sethostname(name, len)`.
 pub fn sethostname(name: &[u8]) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`.
-    check_int(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+    unsafe { raw!(libc::SYS_sethostname, name.as_ptr(), name.len()) }.map(drop)
 }
 
 /// `atexit(f)`: `f` runs when the process calls `exit` (returning from `main`
@@ -453,33 +545,33 @@ pub fn at_exit(f: extern "C" fn()) -> Result<(), Errno> {
 /// `setsid()`.
 pub fn setsid() -> Result<(), Errno> {
     // SAFETY: no arguments.
-    check_int(unsafe { libc::setsid() }).map(drop)
+    unsafe { raw!(libc::SYS_setsid) }.map(drop)
 }
 
-/// `dup2(old, new)`.
+/// `dup3(old, new, 0)` (`dup2` for distinct descriptors).
 pub fn dup2(old: RawFd, new: RawFd) -> Result<(), Errno> {
     // SAFETY: plain system call on integers; the caller owns `new`.
-    check_int(unsafe { libc::dup2(old, new) }).map(drop)
+    unsafe { raw!(libc::SYS_dup3, old, new, 0) }.map(drop)
 }
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, min)`.
 pub fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
     // SAFETY: plain system call on integers.
-    check_int(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) })
+    unsafe { raw!(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, min) }.map(|fd| fd as RawFd)
 }
 
 /// Clears `FD_CLOEXEC` on `fd`.
 pub fn clear_cloexec(fd: RawFd) -> Result<(), Errno> {
     // SAFETY: plain system call on integers.
-    check_int(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+    unsafe { raw!(libc::SYS_fcntl, fd, libc::F_SETFD, 0) }.map(drop)
 }
 
 /// `read(fd, buf, len)`, retried on `EINTR`.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: the pointer and length describe `buf`, valid for writes.
-        let ret = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        match check(ret as libc::c_long) {
+        let ret = unsafe { raw!(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) };
+        match ret {
             Err(Errno::EINTR) => continue,
             r => return r.map(|n| n as usize),
         }
@@ -490,8 +582,8 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: the pointer and length describe `buf`.
-        let ret = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        match check(ret as libc::c_long) {
+        let ret = unsafe { raw!(libc::SYS_write, fd, buf.as_ptr(), buf.len()) };
+        match ret {
             Err(Errno::EINTR) => continue,
             r => return r.map(|n| n as usize),
         }
@@ -502,8 +594,14 @@ pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
 pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<usize, Errno> {
     loop {
         // SAFETY: the pointer and length describe `fds`, valid for writes.
-        let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        match check_int(ret) {
+        let ts = libc::timespec {
+            tv_sec: (timeout_ms / 1000) as libc::time_t,
+            tv_nsec: (timeout_ms % 1000) as libc::c_long * 1_000_000,
+        };
+        let tsp = if timeout_ms < 0 { std::ptr::null() } else { &ts as *const libc::timespec };
+        // SAFETY: as above; `tsp` is NULL or points to `ts`; no signal mask is given.
+        let ret = unsafe { raw!(libc::SYS_ppoll, fds.as_mut_ptr(), fds.len(), tsp, 0, 8usize) };
+        match ret {
             Err(Errno::EINTR) => continue,
             r => return r.map(|n| n as usize),
         }
@@ -539,39 +637,43 @@ pub fn sigmask(how: libc::c_int, set: &libc::sigset_t) -> Result<libc::sigset_t,
 /// glibc's wrapper silently keeps its internal signals blocked).
 pub fn sigprocmask_raw(how: libc::c_int, set: &libc::sigset_t) -> Result<(), Errno> {
     // SAFETY: `set` is a valid kernel sigset (the first 8 bytes of glibc's sigset_t).
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            how,
-            set as *const libc::sigset_t,
-            std::ptr::null::<libc::sigset_t>(),
-            8usize,
-        )
-    })
+    unsafe {
+        raw!(libc::SYS_rt_sigprocmask, how, set as *const libc::sigset_t, std::ptr::null::<libc::sigset_t>(), 8usize,)
+    }
     .map(drop)
 }
 
 /// Resets the disposition of signal `sig` to `SIG_DFL` (errors for `SIGKILL` and
 /// `SIGSTOP` and the signals glibc reserves are ignored by the caller).
 pub fn reset_signal(sig: libc::c_int) -> Result<(), Errno> {
-    // SAFETY: a zeroed sigaction with SIG_DFL handler is valid; the old action is not read.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = libc::SIG_DFL;
-        check_int(libc::sigaction(sig, &act, std::ptr::null_mut())).map(drop)
+    /// The kernel's `struct sigaction` (x86-64 and most others: handler, flags,
+    /// restorer, mask); SIG_DFL needs no restorer.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
     }
+    let act = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    // SAFETY: `act` is a valid kernel sigaction of the size given; the old action is not read.
+    unsafe {
+        raw!(libc::SYS_rt_sigaction, sig, &act as *const KernelSigaction, std::ptr::null::<KernelSigaction>(), 8usize)
+    }
+    .map(drop)
 }
 
 /// `signalfd(-1, mask, SFD_CLOEXEC)`.
 pub fn signalfd(mask: &libc::sigset_t) -> Result<RawFd, Errno> {
     // SAFETY: `mask` is a valid sigset_t.
-    check_int(unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) })
+    unsafe { raw!(libc::SYS_signalfd4, -1i32, mask as *const libc::sigset_t, 8usize, libc::SFD_CLOEXEC) }
+        .map(|fd| fd as RawFd)
 }
 
 /// `kill(pid, sig)`.
 pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on integers.
-    check_int(unsafe { libc::kill(pid, sig) }).map(drop)
+    unsafe { raw!(libc::SYS_kill, pid, sig) }.map(drop)
 }
 
 /// `waitpid(pid, &status, flags)`: `Some((pid, status))`, or `None` with `WNOHANG`
@@ -580,8 +682,10 @@ pub fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<(libc::pid
     let mut status = 0;
     loop {
         // SAFETY: `status` is valid for writes.
-        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
-        match check_int(ret) {
+        let ret = unsafe {
+            raw!(libc::SYS_wait4, pid, &mut status as *mut libc::c_int, flags, std::ptr::null::<libc::rusage>())
+        };
+        match ret.map(|p| p as libc::pid_t) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e),
             Ok(0) => return Ok(None),
@@ -593,22 +697,13 @@ pub fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<(libc::pid
 /// `prctl(option, arg2, 0, 0, 0)`.
 pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> Result<libc::c_int, Errno> {
     // SAFETY: the options used by the crate take integers only.
-    check_int(unsafe { libc::prctl(option, arg2, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+    unsafe { raw!(libc::SYS_prctl, option, arg2, 0, 0, 0) }.map(|r| r as libc::c_int)
 }
 
 /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)`.
 pub fn clear_ambient_caps() -> Result<(), Errno> {
     // SAFETY: integer arguments only.
-    check_int(unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    })
-    .map(drop)
+    unsafe { raw!(libc::SYS_prctl, libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) }.map(drop)
 }
 
 /// `capset` with every set (effective, permitted, inheritable) given by `masks`
@@ -637,41 +732,41 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Er
         },
     ];
     // SAFETY: header and two data structs are the layout capset v3 expects.
-    check(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) }.map(drop)
 }
 
 /// `setgroups(len, groups)` as a raw system call (glibc's wrapper synchronises all
 /// threads, which is neither needed nor safe in a child).
 pub fn setgroups(groups: &[libc::gid_t]) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `groups`.
-    check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
+    unsafe { raw!(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }.map(drop)
 }
 
 /// `setresgid(g, g, g)` as a raw system call (see [`setgroups`]).
 pub fn setresgid(gid: libc::gid_t) -> Result<(), Errno> {
     // SAFETY: integer arguments only.
-    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) }).map(drop)
+    unsafe { raw!(libc::SYS_setresgid, gid, gid, gid) }.map(drop)
 }
 
 /// `setresuid(u, u, u)` as a raw system call (see [`setgroups`]).
 pub fn setresuid(uid: libc::uid_t) -> Result<(), Errno> {
     // SAFETY: integer arguments only.
-    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
+    unsafe { raw!(libc::SYS_setresuid, uid, uid, uid) }.map(drop)
 }
 
 /// `setrlimit(resource, {soft, hard})`.
 pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<(), Errno> {
     let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
     // SAFETY: `lim` is a valid rlimit.
-    check_int(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) }).map(drop)
+    unsafe { raw!(libc::SYS_prlimit64, 0, resource, &lim as *const libc::rlimit, std::ptr::null::<libc::rlimit>()) }
+        .map(drop)
 }
 
 /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: a new, anonymous session keyring.
 pub fn join_new_session_keyring() -> Result<(), Errno> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     // SAFETY: a NULL name is allowed and asks for an anonymous keyring.
-    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) })
-        .map(drop)
+    unsafe { raw!(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) }.map(drop)
 }
 
 /// `send(fd, buf, len, MSG_NOSIGNAL)`, retried on `EINTR`: a closed peer gives
@@ -679,8 +774,8 @@ pub fn join_new_session_keyring() -> Result<(), Errno> {
 pub fn send_nosignal(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     loop {
         // SAFETY: the pointer and length describe `buf`.
-        let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-        match check(ret as libc::c_long) {
+        let ret = unsafe { raw!(libc::SYS_sendto, fd, buf.as_ptr(), buf.len(), libc::MSG_NOSIGNAL, 0, 0) };
+        match ret {
             Err(Errno::EINTR) => continue,
             r => return r.map(|n| n as usize),
         }
@@ -715,7 +810,7 @@ pub fn flock(fd: RawFd, operation: libc::c_int) -> Result<(), Errno> {
 /// once (Linux 5.8+).
 pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on integers.
-    check_int(unsafe { libc::setns(fd, nstype) }).map(drop)
+    unsafe { raw!(libc::SYS_setns, fd, nstype) }.map(drop)
 }
 
 /// `prlimit64(pid, resource, {soft, hard}, NULL)`: sets another process's limits.
@@ -737,17 +832,22 @@ pub fn hard_limit(resource: libc::c_int) -> Result<u64, Errno> {
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> Result<(), Errno> {
     // SAFETY: plain system call on an integer.
-    check_int(unsafe { libc::unshare(flags) }).map(drop)
+    unsafe { raw!(libc::SYS_unshare, flags) }.map(drop)
 }
 
 /// `timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)` armed to expire once at the
 /// absolute monotonic time `deadline`.
 pub fn timerfd_at(deadline: &libc::timespec) -> Result<RawFd, Errno> {
     // SAFETY: plain system call on integers.
-    let fd = check_int(unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) })?;
+    let fd = unsafe { raw!(libc::SYS_timerfd_create, libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) }? as RawFd;
     let spec = libc::itimerspec { it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 }, it_value: *deadline };
     // SAFETY: `spec` is a valid itimerspec; the old value is not asked for.
-    check_int(unsafe { libc::timerfd_settime(fd, libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) })?;
+    let set =
+        unsafe { raw!(libc::SYS_timerfd_settime, fd, libc::TFD_TIMER_ABSTIME, &spec as *const libc::itimerspec, 0) };
+    if let Err(e) = set {
+        close(fd);
+        return Err(e);
+    }
     Ok(fd)
 }
 
@@ -768,7 +868,7 @@ pub fn owned(fd: RawFd) -> OwnedFd {
 /// `pidfd_open(pid, 0)`.
 pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
     // SAFETY: plain system call on integers.
-    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    let fd = unsafe { raw!(libc::SYS_pidfd_open, pid, 0) }?;
     Ok(owned(fd as RawFd))
 }
 
@@ -776,7 +876,7 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
 /// `targetfd` of the process `pidfd` refers to (close-on-exec).
 pub fn pidfd_getfd(pidfd: RawFd, targetfd: RawFd) -> Result<OwnedFd, Errno> {
     // SAFETY: plain system call on integers.
-    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, targetfd, 0) })?;
+    let fd = unsafe { raw!(libc::SYS_pidfd_getfd, pidfd, targetfd, 0) }?;
     // SAFETY: the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -790,7 +890,7 @@ pub fn netlink_socket(fd: OwnedFd) -> netlink_sys::Socket {
 /// `socket(domain, type | SOCK_CLOEXEC, protocol)`.
 pub fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> Result<RawFd, Errno> {
     // SAFETY: plain system call on integers.
-    check_int(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })
+    unsafe { raw!(libc::SYS_socket, domain, ty | libc::SOCK_CLOEXEC, protocol) }.map(|fd| fd as RawFd)
 }
 
 /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len, filter})`: installs a BPF program
@@ -804,23 +904,13 @@ pub fn seccomp_install(program: &[seccompiler::sock_filter]) -> Result<(), Errno
     let len = libc::c_ushort::try_from(program.len()).map_err(|_| Errno::E2BIG)?;
     let prog = SockFprog { len, filter: program.as_ptr() };
     // SAFETY: `prog` describes `program`, which outlives the call; the kernel copies it.
-    check(unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog) })
-        .map(drop)
+    unsafe { raw!(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog) }.map(drop)
 }
 
 /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)`.
 pub fn raise_ambient_cap(cap: u32) -> Result<(), Errno> {
     // SAFETY: integer arguments only.
-    check_int(unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-            cap as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    })
-    .map(drop)
+    unsafe { raw!(libc::SYS_prctl, libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, cap, 0, 0) }.map(drop)
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.
@@ -830,19 +920,124 @@ pub fn raise_ambient_cap(cap: u32) -> Result<(), Errno> {
 /// strings that stay valid for the call.
 pub unsafe fn execve(path: &CStr, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> Errno {
     // SAFETY: upheld by the caller.
-    unsafe { libc::execve(path.as_ptr(), argv, envp) };
-    Errno::last()
+    match unsafe { raw!(libc::SYS_execve, path.as_ptr(), argv, envp) } {
+        Err(e) => e,
+        Ok(_) => Errno::EINVAL, // execve does not return on success
+    }
 }
 
 /// `exit_group(code)`: ends the process at once, running nothing (no atexit
 /// handlers, no stdio flush).
 pub fn exit_now(code: libc::c_int) -> ! {
     // SAFETY: `_exit` never returns and touches no user-space state.
-    unsafe { libc::_exit(code) }
+    let _ = unsafe { raw!(libc::SYS_exit_group, code) };
+    // SAFETY: exit_group does not return; this is never reached.
+    unsafe { std::hint::unreachable_unchecked() }
 }
 
 /// `getpid()`.
 pub fn getpid() -> libc::pid_t {
     // SAFETY: no arguments; glibc 2.25+ does not cache the pid.
-    unsafe { libc::getpid() }
+    unsafe { raw!(libc::SYS_getpid) }.map_or(0, |p| p as libc::pid_t)
+}
+
+/// `pipe2(flags)`: `[read end, write end]`.
+pub fn pipe2(flags: libc::c_int) -> Result<[RawFd; 2], Errno> {
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    // SAFETY: `fds` is valid for writes of two ints.
+    unsafe { raw!(libc::SYS_pipe2, fds.as_mut_ptr(), flags) }?;
+    Ok(fds)
+}
+
+/// `execveat(dirfd, "", argv, envp, AT_EMPTY_PATH)`: executes the file `dirfd`
+/// refers to; returns only on failure.
+///
+/// # Safety
+/// As [`execve`].
+pub unsafe fn execveat_fd(dirfd: RawFd, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> Errno {
+    // SAFETY: upheld by the caller; the path is an empty NUL-terminated string.
+    match unsafe { raw!(libc::SYS_execveat, dirfd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) } {
+        Err(e) => e,
+        Ok(_) => Errno::EINVAL, // execveat does not return on success
+    }
+}
+
+/// A sealed memfd (`MFD_CLOEXEC`) holding `bytes`, executable and not readable
+/// (mode 0111), that nobody can change any more (write, grow, shrink, chmod and
+/// seal seals). Not for the child
+/// side.
+pub fn sealed_memfd(name: &CStr, bytes: &[u8]) -> Result<OwnedFd, Errno> {
+    const F_SEAL_EXEC: libc::c_int = 0x20; // Linux 6.3+
+                                           // SAFETY: `name` is NUL-terminated.
+    let fd = unsafe { raw!(libc::SYS_memfd_create, name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) }?;
+    let fd = owned(fd as RawFd);
+    let mut done = 0;
+    while done < bytes.len() {
+        done += write(fd.as_raw_fd(), &bytes[done..])?;
+    }
+    // Executable, not readable: a process executing it becomes undumpable with its
+    // memory's user namespace one that owns the file (the host's for root), so a
+    // sandbox's program cannot trace it even with CAP_SYS_PTRACE in its own.
+    // SAFETY: plain system call on integers.
+    unsafe { raw!(libc::SYS_fchmod, fd.as_raw_fd(), 0o111) }?;
+    let seals = libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
+    // SAFETY: plain system calls on integers.
+    if unsafe { raw!(libc::SYS_fcntl, fd.as_raw_fd(), libc::F_ADD_SEALS, seals | F_SEAL_EXEC) }.is_err() {
+        // SAFETY: as above; kernels before 6.3 know no F_SEAL_EXEC.
+        unsafe { raw!(libc::SYS_fcntl, fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }?;
+    }
+    Ok(fd)
+}
+
+/// A private, zeroed mapping for a stack whose lowest `guard` bytes are
+/// inaccessible (an overflow faults instead of writing below); unmapped when
+/// dropped. Not for the child side.
+///
+/// Whoever runs a process on it must keep it until that process no longer does
+/// (see `spawn::launch::Stacks`).
+#[derive(Debug)]
+pub struct StackMapping {
+    base: *mut u8,
+    len: usize,
+    guard: usize,
+}
+
+impl StackMapping {
+    /// Maps `size` usable bytes above `guard` inaccessible ones (both multiples of
+    /// the page size).
+    pub fn new(size: usize, guard: usize) -> Result<StackMapping, Errno> {
+        let len = size + guard;
+        // SAFETY: a fresh anonymous mapping chosen by the kernel; nothing is overwritten.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let mapping = StackMapping { base: base.cast(), len, guard };
+        // SAFETY: the first `guard` bytes of the mapping just made.
+        if unsafe { libc::mprotect(base, guard, libc::PROT_NONE) } != 0 {
+            return Err(Errno::last()); // dropping `mapping` unmaps it
+        }
+        Ok(mapping)
+    }
+
+    /// The usable part: its lowest address and its size.
+    pub fn usable(&self) -> (*mut u8, usize) {
+        (self.base.wrapping_add(self.guard), self.len - self.guard)
+    }
+}
+
+impl Drop for StackMapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping `new` made, which its owner no longer runs anything on.
+        unsafe { libc::munmap(self.base.cast(), self.len) };
+    }
 }

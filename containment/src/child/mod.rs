@@ -11,6 +11,7 @@
 #![allow(unsafe_code)]
 
 mod buf;
+mod exec_init;
 mod fs;
 mod program;
 
@@ -44,6 +45,24 @@ pub(crate) struct ChildFds {
     pub stdio: [RawFd; 3],
     /// When the sandbox's timeout passes (`CLOCK_MONOTONIC`), if it has one.
     pub deadline: Option<libc::timespec>,
+}
+
+/// A stack for a process started on its own stack: `[base, base + size)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StackArea {
+    pub base: *mut u8,
+    pub size: usize,
+}
+
+/// What an init that runs in the supervisor's memory needs besides the plan; it
+/// lives in the supervisor's `spawn` frame, which outlasts the init's use of it.
+pub(crate) struct Launch<'a> {
+    pub plan: &'a Plan,
+    pub fds: &'a ChildFds,
+    /// The init program (a sealed memfd) the init executes once the sandbox is built.
+    pub exe: RawFd,
+    /// The program process's stack.
+    pub program_stack: StackArea,
 }
 
 /// A failed step: the stage, the error, and the index of the path involved.
@@ -86,7 +105,22 @@ fn report(fd: RawFd, record: Record) {
 ///
 /// With `cgroup` (a v2 group's directory), the init starts in that group
 /// (`CLONE_INTO_CGROUP`).
-pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds, cgroup: Option<RawFd>) -> Result<(libc::pid_t, OwnedFd), Errno> {
+///
+/// With `shared` (a [`Launch`] and the init's stack), the init is started with
+/// `CLONE_VM` on that stack: it runs in the supervisor's memory, so nothing of the
+/// supervisor's address space is copied (the copy, page tables and copy-on-write
+/// faults, costs in proportion to the supervisor's size: about 43 µs per MiB it has
+/// touched); it leaves that memory by executing the init program before any code
+/// of the sandbox runs (see [`exec_init`]). The caller must keep the launch, the
+/// plan, the descriptors and both stacks valid and unchanged until the init has
+/// reported the program started, or has been reaped. Without it the init is a
+/// copy of the supervisor, as after `fork`.
+pub(crate) fn fork_init(
+    plan: &Plan,
+    fds: &ChildFds,
+    cgroup: Option<RawFd>,
+    shared: Option<(&Launch<'_>, StackArea)>,
+) -> Result<(libc::pid_t, OwnedFd), Errno> {
     let mut pidfd: RawFd = -1;
     let mut args = sys::CloneArgs {
         flags: plan.clone_flags | libc::CLONE_PIDFD as u64,
@@ -99,13 +133,28 @@ pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds, cgroup: Option<RawFd>) -> R
         args.cgroup = fd as u64;
     }
     let old = sys::sigmask(libc::SIG_SETMASK, &sys::sigset(true))?;
+    if let Some((launch, stack)) = shared {
+        args.flags |= libc::CLONE_VM as u64;
+        args.stack = stack.base as u64;
+        args.stack_size = stack.size as u64;
+        let arg = (launch as *const Launch<'_>).cast_mut().cast();
+        // SAFETY: the stack is this sandbox's own init stack (16-byte aligned, a
+        // multiple of 16 long); `shared_init` makes only raw system calls, allocates
+        // nothing, takes no lock and never returns; the caller keeps `launch` and
+        // what it refers to valid until the init has left this memory.
+        let started = unsafe { sys::clone3_on_stack(&mut args, shared_init, arg) };
+        let _ = sys::sigmask(libc::SIG_SETMASK, &old);
+        // SAFETY: with CLONE_PIDFD the kernel stored a new descriptor that nothing
+        // else owns.
+        return started.map(|pid| (pid, unsafe { OwnedFd::from_raw_fd(pidfd) }));
+    }
     // SAFETY: the child runs only `run_init`, which is async-signal-safe (this
     // module's contract) and never returns; the arguments ask for no shared memory.
     let forked = unsafe { sys::clone3(&mut args) };
     if let Ok(sys::Forked::Child) = forked {
         match plan.join {
             Some(_) => run_joiner(plan, fds),
-            None => run_init(plan, fds),
+            None => run_init(plan, fds, None),
         }
     }
     let _ = sys::sigmask(libc::SIG_SETMASK, &old);
@@ -123,8 +172,8 @@ pub(crate) fn fork_init(plan: &Plan, fds: &ChildFds, cgroup: Option<RawFd>) -> R
 /// process and forwards signals until the program ends.
 ///
 /// Called in the child of `clone3`, with every signal blocked.
-pub(crate) fn run_init(plan: &Plan, fds: &ChildFds) -> ! {
-    match init(plan, fds) {
+pub(crate) fn run_init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> ! {
+    match init(plan, fds, launch) {
         Ok(never) => match never {},
         Err(f) => {
             report(fds.report, Record::error(f.stage as u32, f.errno as i32, f.path));
@@ -133,9 +182,17 @@ pub(crate) fn run_init(plan: &Plan, fds: &ChildFds) -> ! {
     }
 }
 
+/// The init started in the supervisor's memory (see [`fork_init`]).
+extern "C" fn shared_init(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `fork_init` passes a pointer to a `Launch` that the supervisor keeps
+    // valid until this process has executed the init program or ended.
+    let launch = unsafe { &*(arg as *const Launch<'_>) };
+    run_init(launch.plan, launch.fds, Some(launch))
+}
+
 enum Never {}
 
-fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
     fault::at(plan.fault, Who::Init, Stage::Sync);
     if plan.ns_root {
@@ -167,6 +224,9 @@ fn init(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
     }
 
     fault::at(plan.fault, Who::Init, Stage::Fork);
+    if let Some(launch) = launch {
+        return exec_init::finish(plan, fds, launch, signals, timer);
+    }
     let pid = if plan.start_program {
         start_program(plan, fds)?
     } else {
@@ -199,6 +259,7 @@ fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
         placed: Cell::new(false),
         failure: Cell::new(None),
         reached_exec: Cell::new(false),
+        gate: None,
     };
     let pid = program::start(&shared)?;
     if let Some(f) = shared.failure.get() {

@@ -1,8 +1,17 @@
 //! The program's process, from the init's `clone` to `execve`.
 //!
-//! It is started with `CLONE_VM | CLONE_VFORK`: it shares the init's memory and the
-//! init sleeps until it calls `execve` or exits, so no page tables are copied and a
-//! failure is reported by writing it into [`Shared::failure`] before `_exit`.
+//! Where the init is a copy of the supervisor, the program's process is started
+//! with `CLONE_VM | CLONE_VFORK`: it shares the init's memory and the init sleeps
+//! until it calls `execve` or exits, so no page tables are copied and a failure is
+//! reported by writing it into [`Shared::failure`] before `_exit`.
+//!
+//! Where the init runs in the supervisor's memory ([`start_gated`]), the program's
+//! process shares that memory too, on a stack of its own, and the init does not
+//! wait for it: it executes the small init program, which opens the gate the
+//! process waits at before it installs its seccomp filter, and learns through a
+//! close-on-exec pipe whether its `execve` succeeded (a failure is written there
+//! as a record). So no code of the sandbox runs while a process of the sandbox
+//! still shares the supervisor's memory.
 
 use std::cell::{Cell, UnsafeCell};
 use std::os::fd::RawFd;
@@ -30,6 +39,65 @@ pub(super) struct Shared<'a> {
     /// Set just before the first `execve`: a process that ended without it never
     /// got that far (it died during its setup).
     pub reached_exec: Cell<bool>,
+    /// The gate and the exec check of a program started by [`start_gated`].
+    pub gate: Option<Gate>,
+}
+
+/// The program process's ends of its two pipes with the init program.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Gate {
+    /// Read end of the gate: one byte lets the process go on to `execve`.
+    pub wait: RawFd,
+    /// Write end of the exec check (close-on-exec): a byte when the process
+    /// reaches its `execve`, then a failure record if that fails.
+    pub check: RawFd,
+    /// The init's ends, which the process closes first.
+    pub init_ends: [RawFd; 2],
+}
+
+/// The two pipes of a gated start, `(gate, check)`, each `[read, write]`, all
+/// above 2 (so connecting the program's descriptors 0-2 cannot replace them).
+pub(super) fn gate_pipes() -> Result<([RawFd; 2], [RawFd; 2]), Failure> {
+    let mut fds = [-1; 4];
+    for pair in [0, 2] {
+        let p = sys::pipe2(libc::O_CLOEXEC).at(Stage::Fork)?;
+        fds[pair] = p[0];
+        fds[pair + 1] = p[1];
+    }
+    for fd in &mut fds {
+        if *fd < 3 {
+            let above = sys::dup_above(*fd, 3).at(Stage::Fork)?;
+            sys::close(*fd);
+            *fd = above;
+        }
+    }
+    Ok(([fds[0], fds[1]], [fds[2], fds[3]]))
+}
+
+/// Starts the program's process on `stack` in the caller's memory (which the
+/// init shares with the supervisor), without waiting for it: it stops at the gate
+/// whose write end is returned. `shared` (with `gate` set) must stay valid and
+/// unchanged until the process has called `execve` or ended: the caller never
+/// returns from its frame without killing it first.
+pub(super) fn start_gated(shared: &Shared<'_>, stack: super::StackArea) -> Result<libc::pid_t, Failure> {
+    let arg = (shared as *const Shared<'_>).cast_mut().cast();
+    let mut args = sys::CloneArgs {
+        flags: libc::CLONE_VM as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: stack.base as u64,
+        stack_size: stack.size as u64,
+        ..sys::CloneArgs::default()
+    };
+    if shared.placed.get() {
+        // v2: start in the group rather than move there (see `start`).
+        args.flags |= sys::CLONE_INTO_CGROUP;
+        args.cgroup = shared.cgroup as u64;
+    }
+    // SAFETY: the stack is this sandbox's own program stack, used by nothing else,
+    // 16-byte aligned and a multiple of 16 long; `main` runs only raw system calls
+    // and ends in `execve` or `_exit`; `shared` outlives the process's use of it
+    // (the caller's contract).
+    unsafe { sys::clone3_on_stack(&mut args, main, arg) }.at(Stage::Fork)
 }
 
 const STACK_SIZE: usize = 64 * 1024;
@@ -81,7 +149,13 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
         Err(f) => f,
         Ok(never) => match never {},
     };
-    shared.failure.set(Some(failure));
+    match &shared.gate {
+        Some(gate) => {
+            let record = crate::report::Record::error(failure.stage as u32, failure.errno as i32, failure.path);
+            let _ = sys::write(gate.check, &record.to_bytes());
+        }
+        None => shared.failure.set(Some(failure)),
+    }
     sys::exit_now(127)
 }
 
@@ -89,6 +163,11 @@ enum Never {}
 
 /// Sets up the process as the program expects to find it, then `execve`.
 fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Result<Never, Failure> {
+    if let Some(gate) = &shared.gate {
+        for fd in gate.init_ends {
+            sys::close(fd);
+        }
+    }
     fault::at(plan.fault, Who::Program, Stage::Setsid);
     sys::setsid().at(Stage::Setsid)?;
     connect_stdio(fds).at(Stage::Stdio)?;
@@ -127,8 +206,14 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
         Err(e) => return Err(Failure { stage: Stage::Setsid, errno: e, path: crate::report::NO_PATH }),
     }
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
-    for program in &plan.seccomp {
-        sys::seccomp_install(program).at(Stage::Seccomp)?;
+    if let Some(gate) = &shared.gate {
+        // Wait until the init has left the supervisor's memory; end of file: it
+        // died instead.
+        let mut go = [0u8; 1];
+        if sys::read(gate.wait, &mut go) != Ok(1) {
+            sys::exit_now(1);
+        }
+        sys::close(gate.wait);
     }
     if plan.join.is_some() {
         // Started by a joiner outside the sandbox's PID namespace: die with it.
@@ -136,7 +221,17 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).at(Stage::Join)?;
     }
     fault::at(plan.fault, Who::Program, Stage::CloseFds);
-    sys::close_range(3, libc::c_uint::MAX, 0).at(Stage::CloseFds)?;
+    // A gated process keeps its exec check open until `execve`, which closes it.
+    let flags = if shared.gate.is_some() { libc::CLOSE_RANGE_CLOEXEC } else { 0 };
+    sys::close_range(3, libc::c_uint::MAX, flags).at(Stage::CloseFds)?;
+    if let Some(gate) = &shared.gate {
+        // Reached the end of the setup: from here on, a failure is execve's.
+        sys::write(gate.check, b"x").at(Stage::Exec)?;
+    }
+    // Last, so that the filter constrains nothing of the setup above.
+    for program in &plan.seccomp {
+        sys::seccomp_install(program).at(Stage::Seccomp)?;
+    }
     sys::sigprocmask_raw(libc::SIG_SETMASK, &sys::sigset(false)).at(Stage::Signals)?;
 
     shared.reached_exec.set(true);

@@ -1,6 +1,7 @@
 //! The supervisor's side of a spawn: validate and compile the plan, open the
 //! descriptors, `clone3` the init, and learn whether the program started.
 
+mod launch;
 pub(crate) mod plan;
 mod stdio;
 mod trees;
@@ -92,6 +93,15 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         false => Vec::new(),
     };
 
+    // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
+    #[cfg(containment_exec_init)]
+    let shared = Some((launch::Stacks::new()?, launch::init_program()?));
+    #[cfg(not(containment_exec_init))]
+    let shared: Option<(launch::Stacks, std::os::fd::RawFd)> = None;
+    // Taken out before the clone: an init in the supervisor's memory reads the plan
+    // meanwhile, which must not change.
+    let id_lease = plan.userns.as_mut().and_then(|u| u.lease.take());
+
     let started = Instant::now();
     let deadline = cmd.sandbox.timeout.map(|t| deadline_after(sys::monotonic_now(), t));
     let fds = ChildFds {
@@ -102,21 +112,26 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
     // The init inherits the leases' locks too: what the sandbox holds stays held
     // as long as it lives, whatever happens to the supervisor.
-    let lease_fds = plan.userns.as_ref().and_then(|u| u.lease.as_ref()).map(|l| l.raw_fd());
+    let lease_fds = id_lease.as_ref().map(|l| l.raw_fd());
     let lease_fds = lease_fds.into_iter().chain(net.as_ref().map(|n| n.lease.raw_fd()));
+    plan.lease_fds = lease_fds.chain(how.leases.iter().map(|l| l.raw_fd())).collect();
     plan.keep_fds = [0, 1, 2, fds.report, fds.sync]
         .into_iter()
+        .chain(shared.as_ref().map(|(_, exe)| *exe))
         .chain(fds.stdio)
         .chain(trees.iter().map(|t| t.raw()))
-        .chain(lease_fds)
-        .chain(how.leases.iter().map(|l| l.raw_fd()))
+        .chain(plan.lease_fds.iter().copied())
         .chain(entry_fds(&plan))
         .filter(|fd| *fd >= 0)
         .collect();
     plan.keep_fds.sort_unstable();
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
+    let launch = shared.as_ref().map(|(stacks, exe)| {
+        (child::Launch { plan: &plan, fds: &fds, exe: *exe, program_stack: stacks.program() }, stacks.init())
+    });
     // On error the group is dropped here, which removes it.
-    let (pid, pidfd) = child::fork_init(&plan, &fds, v2_fd).map_err(clone_error)?;
+    let (pid, pidfd) =
+        child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s))).map_err(clone_error)?;
     fault::at(plan.fault, Who::Supervisor, Stage::Clone);
     drop(entry);
     drop(report_wr);
@@ -130,7 +145,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
-    if let (Some(u), Some(go)) = (plan.userns.as_mut(), go.as_ref()) {
+    if let (Some(u), Some(go)) = (plan.userns.as_ref(), go.as_ref()) {
         let done = (|| {
             write_id_maps(pid, u)?;
             raise_limits(pid, &plan.rlimits)?;
@@ -142,8 +157,8 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         if let Err(e) = done {
             return Err(root_cause(child, &plan, cmd, e));
         }
-        child.leases.extend(u.lease.take());
     }
+    child.leases.extend(id_lease);
     let mut record = read_record(child.report_fd());
     if let (Some(prepared), Some(go)) = (net.as_mut(), go) {
         match record {
@@ -311,7 +326,8 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
         .collect();
     plan.keep_fds.sort_unstable();
     let started = Instant::now();
-    let (pid, pidfd) = child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd())).map_err(clone_error)?;
+    let (pid, pidfd) =
+        child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd()), None).map_err(clone_error)?;
     drop(entry);
     drop(report_wr);
     io.close_child_ends();

@@ -107,6 +107,9 @@ pub(crate) struct Plan {
     pub fault: Option<crate::fault::Fault>,
     /// Descriptors the init keeps, sorted; filled by the spawn.
     pub keep_fds: Vec<std::os::fd::RawFd>,
+    /// The leases' descriptors among them, which the init holds for as long as it
+    /// lives (kept open across its `execve` of the init program).
+    pub lease_fds: Vec<std::os::fd::RawFd>,
     /// The user namespace, when the sandbox has one.
     pub userns: Option<crate::userns::Resolved>,
     /// Whether the init hands a netlink socket of its namespace to the supervisor
@@ -246,6 +249,7 @@ impl Plan {
             ns_root: userns.is_some(),
             userns,
             keep_fds: Vec::new(),
+            lease_fds: Vec::new(),
             fault: crate::fault::from_env(),
             start_program: true,
             persist: false,

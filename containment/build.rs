@@ -1,0 +1,49 @@
+//! Builds the sandbox's small init program (`init/init.c`), which the library
+//! embeds and executes from a memfd: see `src/child/exec_init.rs`.
+//!
+//! Only on x86-64 Linux, the one architecture the program and the `clone3`
+//! trampoline of `src/sys.rs` are written for; elsewhere the init stays a copy of
+//! the supervisor (`cfg(containment_exec_init)` is not set).
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(containment_exec_init)");
+    println!("cargo::rerun-if-changed=init/init.c");
+    println!("cargo::rerun-if-env-changed=CC");
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if arch != "x86_64" || os != "linux" {
+        return;
+    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("init");
+    let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let status = Command::new(&cc)
+        .args([
+            "-Os",
+            "-static",
+            "-nostdlib",
+            "-ffreestanding",
+            "-fno-stack-protector",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-asynchronous-unwind-tables",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wl,--build-id=none",
+            "-s",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("init/init.c")
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("{cc} failed to build init/init.c ({s}); a C compiler is needed on x86-64 Linux"),
+        Err(e) => panic!("cannot run the C compiler {cc:?} to build init/init.c: {e}"),
+    }
+    println!("cargo::rustc-cfg=containment_exec_init");
+}
