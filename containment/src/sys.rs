@@ -967,9 +967,17 @@ pub unsafe fn execveat_fd(dirfd: RawFd, argv: *const *const libc::c_char, envp: 
 /// seal seals). Not for the child
 /// side.
 pub fn sealed_memfd(name: &CStr, bytes: &[u8]) -> Result<OwnedFd, Errno> {
-    const F_SEAL_EXEC: libc::c_int = 0x20; // Linux 6.3+
-                                           // SAFETY: `name` is NUL-terminated.
-    let fd = unsafe { raw!(libc::SYS_memfd_create, name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) }?;
+    // Linux 6.3+: sealing the mode, and executable whatever vm.memfd_noexec says.
+    const F_SEAL_EXEC: libc::c_int = 0x20;
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: `name` is NUL-terminated.
+    let fd = match unsafe { raw!(libc::SYS_memfd_create, name.as_ptr(), flags | MFD_EXEC) } {
+        // SAFETY: as above; a kernel before 6.3 knows no MFD_EXEC (and makes
+        // every memfd executable).
+        Err(Errno::EINVAL) => unsafe { raw!(libc::SYS_memfd_create, name.as_ptr(), flags) }?,
+        other => other?,
+    };
     let fd = owned(fd as RawFd);
     let mut done = 0;
     while done < bytes.len() {

@@ -340,3 +340,41 @@ fn many_sequential_sandboxes_leave_nothing_behind() {
     }
     mounts.assert_unchanged();
 }
+
+/// The init is not a copy of the supervisor: on x86-64 it is the small init program
+/// (`containment/init/init.c`, executed from a memfd once the sandbox is built),
+/// whatever the size of the process that spawned it, and it adds under 1 MiB of
+/// private memory (performance target 7).
+#[test]
+fn the_init_is_a_small_program_of_its_own() {
+    require_root!();
+    // A supervisor with 64 MiB in use, which a copy would carry along.
+    let big = vec![7u8; 64 << 20];
+    let mut child = Sandbox::new()
+        .command("/bin/sh")
+        .args(["-c", "echo ready; read line; exit 0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert_eq!(read_line_from(&mut child), "ready");
+    let init = child.pid();
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).expect("the init's status");
+    let rollup = std::fs::read_to_string(format!("/proc/{init}/smaps_rollup")).expect("the init's smaps_rollup");
+    let kib = |key: &str| -> u64 {
+        let line = rollup.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("no {key} in {rollup}"));
+        line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number of kB")
+    };
+    let private = kib("Private_Clean:") + kib("Private_Dirty:");
+    assert!(private < 1024, "the init has {private} KiB of private memory:\n{rollup}");
+    if cfg!(target_arch = "x86_64") {
+        assert!(status.starts_with("Name:\tinit\n"), "the init is not the init program:\n{status}");
+        let vm_rss = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+        let rss: u64 = vm_rss.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("kB");
+        assert!(rss < 1024, "the init's whole resident set is {rss} KiB: a copy of this process?");
+    }
+    drop(child.stdin.take());
+    let outcome = child.wait().expect("wait");
+    assert_eq!(outcome.status, ExitStatus::Exited(0));
+    assert_eq!(std::hint::black_box(big)[1 << 20], 7);
+}

@@ -95,9 +95,12 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
 
     // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
     #[cfg(containment_exec_init)]
-    let shared = Some((launch::Stacks::new()?, launch::init_program()?));
+    let shared = match launch::init_program() {
+        Some(exe) => Some((launch::Stacks::new()?, exe)),
+        None => None,
+    };
     #[cfg(not(containment_exec_init))]
-    let shared: Option<(launch::Stacks, std::os::fd::RawFd)> = None;
+    let shared: Option<(launch::Stacks, std::os::fd::OwnedFd)> = None;
     // Taken out before the clone: an init in the supervisor's memory reads the plan
     // meanwhile, which must not change.
     let id_lease = plan.userns.as_mut().and_then(|u| u.lease.take());
@@ -117,7 +120,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     plan.lease_fds = lease_fds.chain(how.leases.iter().map(|l| l.raw_fd())).collect();
     plan.keep_fds = [0, 1, 2, fds.report, fds.sync]
         .into_iter()
-        .chain(shared.as_ref().map(|(_, exe)| *exe))
+        .chain(shared.as_ref().map(|(_, exe)| exe.as_raw_fd()))
         .chain(fds.stdio)
         .chain(trees.iter().map(|t| t.raw()))
         .chain(plan.lease_fds.iter().copied())
@@ -127,7 +130,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     plan.keep_fds.sort_unstable();
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
     let launch = shared.as_ref().map(|(stacks, exe)| {
-        (child::Launch { plan: &plan, fds: &fds, exe: *exe, program_stack: stacks.program() }, stacks.init())
+        (child::Launch { plan: &plan, fds: &fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
     });
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) =
