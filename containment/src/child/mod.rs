@@ -109,8 +109,8 @@ fn report(fd: RawFd, record: Record) {
 /// With `shared` (a [`Launch`] and the init's stack), the init is started with
 /// `CLONE_VM` on that stack: it runs in the supervisor's memory, so nothing of the
 /// supervisor's address space is copied (the copy, page tables and copy-on-write
-/// faults, costs in proportion to the supervisor's size: about 43 µs per MiB it has
-/// touched); it leaves that memory by executing the init program before any code
+/// faults, costs in proportion to the supervisor's size: 24-36 µs per MiB it has
+/// touched, `benches/RESULTS.md` run F); it leaves that memory by executing the init program before any code
 /// of the sandbox runs (see [`exec_init`]). The caller must keep the launch, the
 /// plan, the descriptors and both stacks valid and unchanged until the init has
 /// reported the program started, or has been reaped. Without it the init is a
