@@ -7,43 +7,47 @@
 
 use std::env;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(containment_exec_init)");
     println!("cargo::rerun-if-changed=init/init.c");
-    println!("cargo::rerun-if-env-changed=CC");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if arch != "x86_64" || os != "linux" {
         return;
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("init");
-    let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let status = Command::new(&cc)
-        .args([
-            "-Os",
-            "-static",
-            "-nostdlib",
-            "-ffreestanding",
-            "-fno-stack-protector",
-            "-fno-pie",
-            "-no-pie",
-            "-fno-asynchronous-unwind-tables",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-Wl,--build-id=none",
-            "-s",
-            "-o",
-        ])
-        .arg(&out)
-        .arg("init/init.c")
-        .status();
-    match status {
+    // The target's C compiler as the `cc` crate finds it; this is an executable of
+    // its own, not an object for the library, so only the compiler is taken.
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .debug(false)
+        .pic(false)
+        .opt_level_str("s")
+        .try_get_compiler()
+        .unwrap_or_else(|e| panic!("no C compiler for the init program (init/init.c): {e}"));
+    let mut cmd = compiler.to_command();
+    cmd.args([
+        "-static",
+        "-nostdlib",
+        "-ffreestanding",
+        "-fno-stack-protector",
+        "-fno-pie",
+        "-no-pie",
+        "-fno-asynchronous-unwind-tables",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-Wl,--build-id=none",
+        "-s",
+        "-o",
+    ])
+    .arg(&out)
+    .arg("init/init.c");
+    match cmd.status() {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("{cc} failed to build init/init.c ({s}); a C compiler is needed on x86-64 Linux"),
-        Err(e) => panic!("cannot run the C compiler {cc:?} to build init/init.c: {e}"),
+        Ok(s) => panic!("{cmd:?} failed ({s}): the init program (init/init.c) needs a C compiler for the target"),
+        Err(e) => panic!("cannot run {cmd:?} to build the init program (init/init.c): {e}"),
     }
     println!("cargo::rustc-cfg=containment_exec_init");
 }
