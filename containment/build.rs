@@ -7,6 +7,7 @@
 
 use std::env;
 use std::path::PathBuf;
+use std::process::Command;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(containment_exec_init)");
@@ -17,17 +18,17 @@ fn main() {
         return;
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("init");
-    // The target's C compiler as the `cc` crate finds it; this is an executable of
-    // its own, not an object for the library, so only the compiler is taken.
+    // The target's C compiler as the `cc` crate finds it. Only the program is
+    // taken, not the flags `cc` would add for the library's objects (such as
+    // `-fsanitize=address` when fuzzing): this is an executable of its own,
+    // freestanding.
     let compiler = cc::Build::new()
         .cargo_metadata(false)
-        .debug(false)
-        .pic(false)
-        .opt_level_str("s")
         .try_get_compiler()
         .unwrap_or_else(|e| panic!("no C compiler for the init program (init/init.c): {e}"));
-    let mut cmd = compiler.to_command();
+    let mut cmd = Command::new(compiler.path());
     cmd.args([
+        "-Os",
         "-static",
         "-nostdlib",
         "-ffreestanding",

@@ -465,3 +465,32 @@ fn names_are_checked_and_unique() {
     running.stop(Duration::from_secs(5)).unwrap();
     assert_nothing_left(&name, init, &ns);
 }
+
+/// On x86-64 the sandbox's init and the joiner that runs a program in it are the
+/// small init program, not copies of this process (see `process.rs`'s
+/// `the_init_is_a_small_program_of_its_own`).
+#[test]
+fn the_init_and_a_joiner_are_the_small_init_program() {
+    require_root!();
+    let name = unique_name("init-program");
+    let _cleanup = Cleanup::new(&name);
+    let running = Sandbox::new().name(&name).start().unwrap();
+    let (init, ns) = (running.pid(), pid_ns(running.pid()).unwrap());
+    let mut joined = start_ready(&running, "echo ready; sleep 1");
+    for (who, pid) in [("the init", init), ("the joiner", joined.pid())] {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS for {who}:\n{status}"));
+        if cfg!(target_arch = "x86_64") {
+            assert!(status.starts_with("Name:\tinit\n"), "{who} is not the init program:\n{status}");
+            assert!(rss < 1024, "{who} has a resident set of {rss} KiB");
+        }
+    }
+    assert_eq!(joined.wait().unwrap().status, ExitStatus::Exited(0));
+    assert_eq!(running.stop(Duration::from_secs(5)).unwrap().map(|o| o.status), Some(ExitStatus::Signaled(9)));
+    assert_nothing_left(&name, init, &ns);
+}

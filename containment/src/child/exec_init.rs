@@ -1,5 +1,5 @@
-//! The init's last steps when it runs in the supervisor's memory: start the
-//! program's process at a gate, then execute the small init program
+//! The last steps of an init (or a joiner) that runs in the supervisor's memory:
+//! start the program's process at a gate, then execute the small init program
 //! (`init/init.c`, from a sealed memfd), which lets the process go, learns whether
 //! its `execve` succeeded, reports it, and serves as the sandbox's PID 1 as
 //! [`super::serve`] does. Executing it is how the init leaves the supervisor's
@@ -74,7 +74,8 @@ pub(super) fn finish(
         }
     }
     let supervisor = if plan.persist { -1 } else { fds.report };
-    let die = fault::dies(plan.fault, Who::Init, Stage::Exec);
+    // (A joiner has no fault point of its own there.)
+    let die = plan.join.is_none() && fault::dies(plan.fault, Who::Init, Stage::Exec);
     let mut argv = Argv::new();
     for n in [pid, signals, timer, supervisor, fds.report, gate[1], check[0], die as i32, Stage::Fork as i32] {
         argv.push(n);

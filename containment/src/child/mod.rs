@@ -54,8 +54,8 @@ pub(crate) struct StackArea {
     pub size: usize,
 }
 
-/// What an init that runs in the supervisor's memory needs besides the plan; it
-/// lives in the supervisor's `spawn` frame, which outlasts the init's use of it.
+/// What an init (or a joiner) that runs in the supervisor's memory needs besides
+/// the plan; it lives in the supervisor's `spawn` frame, which outlasts the use.
 pub(crate) struct Launch<'a> {
     pub plan: &'a Plan,
     pub fds: &'a ChildFds,
@@ -153,7 +153,7 @@ pub(crate) fn fork_init(
     let forked = unsafe { sys::clone3(&mut args) };
     if let Ok(sys::Forked::Child) = forked {
         match plan.join {
-            Some(_) => run_joiner(plan, fds),
+            Some(_) => run_joiner(plan, fds, None),
             None => run_init(plan, fds, None),
         }
     }
@@ -187,7 +187,10 @@ extern "C" fn shared_init(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `fork_init` passes a pointer to a `Launch` that the supervisor keeps
     // valid until this process has executed the init program or ended.
     let launch = unsafe { &*(arg as *const Launch<'_>) };
-    run_init(launch.plan, launch.fds, Some(launch))
+    match launch.plan.join {
+        Some(_) => run_joiner(launch.plan, launch.fds, Some(launch)),
+        None => run_init(launch.plan, launch.fds, Some(launch)),
+    }
 }
 
 enum Never {}
@@ -286,8 +289,8 @@ fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
 /// init would), and relays its signals and its wait status, as the init does for
 /// the main program. It stays outside the sandbox's PID namespace; the program is
 /// inside, and dies with it (`PR_SET_PDEATHSIG`).
-pub(crate) fn run_joiner(plan: &Plan, fds: &ChildFds) -> ! {
-    match join(plan, fds) {
+pub(crate) fn run_joiner(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> ! {
+    match join(plan, fds, launch) {
         Ok(never) => match never {},
         Err(f) => {
             report(fds.report, Record::error(f.stage as u32, f.errno as i32, f.path));
@@ -296,7 +299,7 @@ pub(crate) fn run_joiner(plan: &Plan, fds: &ChildFds) -> ! {
     }
 }
 
-fn join(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
+fn join(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
     let Some(target) = &plan.join else {
         return Err(Failure { stage: Stage::Join, errno: Errno::EINVAL, path: crate::report::NO_PATH });
@@ -308,6 +311,9 @@ fn join(plan: &Plan, fds: &ChildFds) -> Result<Never, Failure> {
         sys::setresuid(0).at(Stage::Identity)?;
     }
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
+    if let Some(launch) = launch {
+        return exec_init::finish(plan, fds, launch, signals, -1);
+    }
     let pid = start_program(plan, fds)?;
     report(fds.report, Record::started(pid));
     serve(pid, signals, -1, fds.report, fds.report)

@@ -94,13 +94,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
 
     // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
-    #[cfg(containment_exec_init)]
-    let shared = match launch::init_program() {
-        Some(exe) => Some((launch::Stacks::new()?, exe)),
-        None => None,
-    };
-    #[cfg(not(containment_exec_init))]
-    let shared: Option<(launch::Stacks, std::os::fd::OwnedFd)> = None;
+    let shared = shared_launch()?;
     // Taken out before the clone: an init in the supervisor's memory reads the plan
     // meanwhile, which must not change.
     let id_lease = plan.userns.as_mut().and_then(|u| u.lease.take());
@@ -213,6 +207,16 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     }
 }
 
+/// The stacks and the init program that let the init (or a joiner) run in this
+/// process's memory, where it can (see `child::fork_init`); `None`: it is a copy.
+fn shared_launch() -> Result<Option<(launch::Stacks, std::os::fd::OwnedFd)>> {
+    #[cfg(containment_exec_init)]
+    if let Some(exe) = launch::init_program() {
+        return Ok(Some((launch::Stacks::new()?, exe)));
+    }
+    Ok(None)
+}
+
 /// The go-ahead channel: (the init's end, the supervisor's end).
 fn sync_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
@@ -321,16 +325,23 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline: None };
+    // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
+    let shared = shared_launch()?;
     plan.keep_fds = [0, 1, 2, fds.report, target.pidfd.as_raw_fd()]
         .into_iter()
+        .chain(shared.as_ref().map(|(_, exe)| exe.as_raw_fd()))
         .chain(fds.stdio)
         .chain(entry_fds(&plan))
         .filter(|fd| *fd >= 0)
         .collect();
     plan.keep_fds.sort_unstable();
     let started = Instant::now();
+    let launch = shared.as_ref().map(|(stacks, exe)| {
+        (child::Launch { plan: &plan, fds: &fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
+    });
+    let shared_launch = launch.as_ref().map(|(l, s)| (l, *s));
     let (pid, pidfd) =
-        child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd()), None).map_err(clone_error)?;
+        child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd()), shared_launch).map_err(clone_error)?;
     drop(entry);
     drop(report_wr);
     io.close_child_ends();
