@@ -11,7 +11,7 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 
 use super::program::{self, Gate, Shared};
-use super::{program_cgroup, ChildFds, Failure, Launch, Never, NO_PROGRAM};
+use super::{close_program_fds, program_cgroup, ChildFds, Failure, Launch, Never, NO_PROGRAM};
 use crate::error::Stage;
 use crate::fault::{self, Who};
 use crate::spawn::plan::Plan;
@@ -50,13 +50,8 @@ pub(super) fn finish(
         }
         false => NO_PROGRAM,
     };
-    // The program's process has its own copies; this one keeps none of them, so
-    // pipes see end-of-file when the program closes them.
-    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
-        if fd >= 0 {
-            sys::close(fd);
-        }
-    }
+    // The program's process has its own copies.
+    close_program_fds(plan, fds);
     let failed = |errno| {
         if pid != NO_PROGRAM {
             let _ = sys::kill(pid, libc::SIGKILL);

@@ -235,11 +235,7 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
     } else {
         // No program to hand them to: keep none of the supervisor's descriptors
         // (a pipe it reads would never see end-of-file otherwise).
-        for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
-            if fd >= 0 {
-                sys::close(fd);
-            }
-        }
+        close_program_fds(plan, fds);
         NO_PROGRAM
     };
     fault::at(plan.fault, Who::Init, Stage::Exec);
@@ -276,11 +272,7 @@ fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
     }
     // The program holds its descriptors now; this process keeps none of them, so
     // pipes see end-of-file when the program closes them.
-    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
-        if fd >= 0 {
-            sys::close(fd);
-        }
-    }
+    close_program_fds(plan, fds);
     Ok(pid)
 }
 
@@ -364,6 +356,17 @@ fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
         written.at_path(Stage::Cgroup, path)?;
     }
     Ok(())
+}
+
+/// Closes this process's copies of the program's descriptors (0-2, their sources,
+/// its group's): the program holds its own, or there is none, and a pipe the
+/// supervisor reads sees end-of-file only once every copy is closed.
+fn close_program_fds(plan: &Plan, fds: &ChildFds) {
+    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
+        if fd >= 0 {
+            sys::close(fd);
+        }
+    }
 }
 
 /// The descriptor by which the program enters its group, if it has one.

@@ -123,9 +123,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         .collect();
     plan.keep_fds.sort_unstable();
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
-    let launch = shared.as_ref().map(|(stacks, exe)| {
-        (child::Launch { plan: &plan, fds: &fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
-    });
+    let launch = launch_of(&shared, &plan, &fds);
     // On error the group is dropped here, which removes it.
     let (pid, pidfd) =
         child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s))).map_err(clone_error)?;
@@ -215,6 +213,18 @@ fn shared_launch() -> Result<Option<(launch::Stacks, std::os::fd::OwnedFd)>> {
         return Ok(Some((launch::Stacks::new()?, exe)));
     }
     Ok(None)
+}
+
+/// What `child::fork_init` needs to start the init in this memory, from
+/// [`shared_launch`]'s stacks and init program.
+fn launch_of<'a>(
+    shared: &'a Option<(launch::Stacks, std::os::fd::OwnedFd)>,
+    plan: &'a Plan,
+    fds: &'a ChildFds,
+) -> Option<(child::Launch<'a>, child::StackArea)> {
+    shared.as_ref().map(|(stacks, exe)| {
+        (child::Launch { plan, fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
+    })
 }
 
 /// The go-ahead channel: (the init's end, the supervisor's end).
@@ -336,12 +346,10 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
         .collect();
     plan.keep_fds.sort_unstable();
     let started = Instant::now();
-    let launch = shared.as_ref().map(|(stacks, exe)| {
-        (child::Launch { plan: &plan, fds: &fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
-    });
-    let shared_launch = launch.as_ref().map(|(l, s)| (l, *s));
+    let launch = launch_of(&shared, &plan, &fds);
+    let v2_fd = v2.as_ref().map(|fd| fd.as_raw_fd());
     let (pid, pidfd) =
-        child::fork_init(&plan, &fds, v2.as_ref().map(|fd| fd.as_raw_fd()), shared_launch).map_err(clone_error)?;
+        child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s))).map_err(clone_error)?;
     drop(entry);
     drop(report_wr);
     io.close_child_ends();
