@@ -58,7 +58,7 @@ impl Stacks {
 const INIT_PROGRAM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/init"));
 
 /// A sealed memfd holding the init program, made for one spawn (close-on-exec;
-/// about 20 µs, and no descriptor stays open in the supervisor between spawns);
+/// a few system calls, and no descriptor stays open in the supervisor between spawns);
 /// `None` where no memfd may be executable (`vm.memfd_noexec = 2`), and then the
 /// init is a copy of the supervisor, as on other architectures.
 #[cfg(containment_exec_init)]
