@@ -378,3 +378,38 @@ fn the_init_is_a_small_program_of_its_own() {
     assert_eq!(outcome.status, ExitStatus::Exited(0));
     assert_eq!(std::hint::black_box(big)[1 << 20], 7);
 }
+
+/// The sandbox's network namespace (made beside the rest of the setup, see
+/// `child::netns`) is the init's and the program's, not the host's, and belongs to
+/// the sandbox's user namespace; the program is still PID 2.
+#[test]
+fn the_network_namespace_is_the_sandboxs_own() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    require_root!();
+    let mut child = Sandbox::new()
+        .command("/bin/sh")
+        .args(["-c", "echo $$; read line; exit 0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert_eq!(read_line_from(&mut child), "2", "the program's pid inside");
+    let init = child.pid();
+    let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).expect("the init's children");
+    let program: i32 = children.split_whitespace().next().and_then(|p| p.parse().ok()).expect("a program");
+    let ns = |pid: &str, kind: &str| std::fs::metadata(format!("/proc/{pid}/ns/{kind}")).expect("a namespace").ino();
+    let (init, program) = (init.to_string(), program.to_string());
+    assert_eq!(ns(&init, "net"), ns(&program, "net"), "the init and the program share one network namespace");
+    assert_ne!(ns(&program, "net"), ns("self", "net"), "the program has the host's network namespace");
+    let net = std::fs::File::open(format!("/proc/{program}/ns/net")).expect("the network namespace");
+    // NS_GET_USERNS (linux/nsfs.h): the user namespace that owns it.
+    // SAFETY: the ioctl takes no argument and returns a new descriptor or -1.
+    let owner = unsafe { libc::ioctl(net.as_raw_fd(), 0xb701) };
+    assert!(owner >= 0, "NS_GET_USERNS: {}", std::io::Error::last_os_error());
+    // SAFETY: a new descriptor that nothing else owns.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(owner) });
+    assert_eq!(owner.metadata().expect("fstat").ino(), ns(&program, "user"), "owned by the sandbox's user namespace");
+    drop(child.stdin.take());
+    assert_eq!(child.wait().expect("wait").status, ExitStatus::Exited(0));
+}

@@ -17,7 +17,8 @@ use crate::fault::{self, Who};
 use crate::spawn::plan::Plan;
 use crate::sys;
 
-/// Starts the program (if the sandbox has one) and executes the init program;
+/// Starts the program (if the sandbox has one; as `program_pid` in its PID
+/// namespace unless 0, see [`program::start_gated`]) and executes the init program;
 /// returns only on failure, with the program's process gone.
 pub(super) fn finish(
     plan: &Plan,
@@ -25,6 +26,7 @@ pub(super) fn finish(
     launch: &Launch<'_>,
     signals: RawFd,
     timer: RawFd,
+    program_pid: libc::pid_t,
 ) -> Result<Never, Failure> {
     let (gate, check) = match plan.start_program {
         true => program::gate_pipes()?,
@@ -40,10 +42,11 @@ pub(super) fn finish(
         failure: Cell::new(None),
         reached_exec: Cell::new(false),
         gate: Some(Gate { wait: gate[0], check: check[1], init_ends: [gate[1], check[0]] }),
+        dumpable: Some(launch.dumpable),
     };
     let pid = match plan.start_program {
         true => {
-            let pid = program::start_gated(&shared, launch.program_stack)?;
+            let pid = program::start_gated(&shared, launch.program_stack, program_pid)?;
             sys::close(gate[0]);
             sys::close(check[1]);
             pid

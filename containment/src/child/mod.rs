@@ -13,6 +13,7 @@
 mod buf;
 mod exec_init;
 mod fs;
+mod netns;
 mod program;
 
 use std::cell::Cell;
@@ -63,6 +64,9 @@ pub(crate) struct Launch<'a> {
     pub exe: RawFd,
     /// The program process's stack.
     pub program_stack: StackArea,
+    /// The supervisor's dumpable flag, which its processes set back after they
+    /// change ids (see `spawn::dumpable`).
+    pub dumpable: libc::c_ulong,
 }
 
 /// A failed step: the stage, the error, and the index of the path involved.
@@ -135,6 +139,10 @@ pub(crate) fn fork_init(
     let old = sys::sigmask(libc::SIG_SETMASK, &sys::sigset(true))?;
     if let Some((launch, stack)) = shared {
         args.flags |= libc::CLONE_VM as u64;
+        if plan.net_by_helper {
+            // The init has it made beside its other work (see `netns`).
+            args.flags &= !(libc::CLONE_NEWNET as u64);
+        }
         args.stack = stack.base as u64;
         args.stack_size = stack.size as u64;
         let arg = (launch as *const Launch<'_>).cast_mut().cast();
@@ -198,14 +206,30 @@ enum Never {}
 fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Never, Failure> {
     close_inherited(&plan.keep_fds).at(Stage::Prepare)?;
     fault::at(plan.fault, Who::Init, Stage::Sync);
+    // In the supervisor's memory, the network namespace is made beside the rest
+    // (`fork_init` left it out of `clone3`).
+    let by_helper = match (&plan.lo_up, launch) {
+        (Some(request), Some(launch)) if plan.net_by_helper => Some((request, launch)),
+        _ => None,
+    };
+    let job = by_helper.and_then(|(request, _)| netns::Job::new(request).ok());
+    let helper = match (&job, by_helper) {
+        (Some(job), Some((_, launch))) => netns::start(job, launch.program_stack).ok(),
+        _ => None,
+    };
+    if let (None, Some((request, _))) = (&helper, by_helper) {
+        netns::make_here(request)?;
+    }
     if plan.ns_root {
         // The supervisor writes the id maps meanwhile; then become root of the
         // namespace, so files made inside get mapped owners.
         wait_go(fds.sync)?;
-        sys::setresgid(0).at(Stage::Identity)?;
-        sys::setresuid(0).at(Stage::Identity)?;
+        become_root(launch)?;
     }
-    let netlink = network(plan, fds)?;
+    let netlink = match by_helper {
+        Some(_) => -1,
+        None => network(plan, fds)?,
+    };
     join_cgroups(plan)?;
     fault::at(plan.fault, Who::Init, Stage::Mount);
     fs::build(&plan.fs, plan.keep_caps & (1 << CAP_SYS_CHROOT) == 0, plan.fault)?;
@@ -226,9 +250,20 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         sys::close(fds.sync);
     }
 
+    let program_pid = match helper.map(netns::Helper::join) {
+        Some(joined) => {
+            joined?;
+            // The helper was the namespace's PID 2; the program takes its place.
+            2
+        }
+        None => 0,
+    };
+    // (Closes the host's /proc.)
+    drop(job);
+
     fault::at(plan.fault, Who::Init, Stage::Fork);
     if let Some(launch) = launch {
-        return exec_init::finish(plan, fds, launch, signals, timer);
+        return exec_init::finish(plan, fds, launch, signals, timer, program_pid);
     }
     let pid = if plan.start_program {
         start_program(plan, fds)?
@@ -259,6 +294,7 @@ fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
         failure: Cell::new(None),
         reached_exec: Cell::new(false),
         gate: None,
+        dumpable: None,
     };
     let pid = program::start(&shared)?;
     if let Some(f) = shared.failure.get() {
@@ -299,16 +335,32 @@ fn join(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
     join_cgroups(plan)?;
     sys::setns(target.pidfd, target.namespaces).at(Stage::Join)?;
     if plan.ns_root {
-        sys::setresgid(0).at(Stage::Identity)?;
-        sys::setresuid(0).at(Stage::Identity)?;
+        become_root(launch)?;
     }
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
     if let Some(launch) = launch {
-        return exec_init::finish(plan, fds, launch, signals, -1);
+        return exec_init::finish(plan, fds, launch, signals, -1, 0);
     }
     let pid = start_program(plan, fds)?;
     report(fds.report, Record::started(pid));
     serve(pid, signals, -1, fds.report, fds.report)
+}
+
+/// Becomes root of the sandbox's user namespace; in the supervisor's memory, sets
+/// its dumpable flag back (see `spawn::dumpable`).
+fn become_root(launch: Option<&Launch<'_>>) -> Result<(), Failure> {
+    sys::setresgid(0).at(Stage::Identity)?;
+    sys::setresuid(0).at(Stage::Identity)?;
+    keep_dumpable(launch.map(|l| l.dumpable));
+    Ok(())
+}
+
+/// Sets the dumpable flag of the memory this process shares with the supervisor
+/// back to `dumpable` after an id change reset it (nothing without one).
+fn keep_dumpable(dumpable: Option<libc::c_ulong>) {
+    if let Some(d) = dumpable {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, d);
+    }
 }
 
 /// Waits for the supervisor's go-ahead (one byte); exits quietly if the supervisor
@@ -326,23 +378,43 @@ fn wait_go(sync: RawFd) -> Result<(), Failure> {
 /// `pidfd_getfd`) and returns it, else -1.
 fn network(plan: &Plan, fds: &ChildFds) -> Result<RawFd, Failure> {
     let Some(request) = &plan.lo_up else { return Ok(-1) };
-    let nl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE).at(Stage::Network)?;
-    sys::write(nl, request).at(Stage::Network)?;
-    let mut ack = [0u8; 256];
-    let n = sys::read(nl, &mut ack).at(Stage::Network)?;
-    // An NLMSG_ERROR message: type at bytes 4-5, the error (0 or -errno) at 16-19.
-    let ty = u16::from_ne_bytes([ack[4], ack[5]]);
-    let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
-    if n < 20 || ty != libc::NLMSG_ERROR as u16 || code != 0 {
-        let errno = if code < 0 { Errno::from_raw(-code) } else { Errno::EPROTO };
-        return Err(Failure { stage: Stage::Network, errno, path: crate::report::NO_PATH });
-    }
+    let nl = lo_up_socket(request).at(Stage::Network)?;
     if !plan.net_handover {
         sys::close(nl);
         return Ok(-1);
     }
     report(fds.report, Record::netlink(nl));
     Ok(nl)
+}
+
+/// Brings `lo` up: sends `request` on a new netlink socket of the current network
+/// namespace and checks the kernel's answer.
+fn lo_up(request: &[u8]) -> Result<(), Errno> {
+    lo_up_socket(request).map(sys::close)
+}
+
+/// [`lo_up`], returning the socket.
+fn lo_up_socket(request: &[u8]) -> Result<RawFd, Errno> {
+    let nl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)?;
+    let answered = sys::write(nl, request).and_then(|_| {
+        let mut ack = [0u8; 256];
+        let n = sys::read(nl, &mut ack)?;
+        // An NLMSG_ERROR message: type at bytes 4-5, the error (0 or -errno) at 16-19.
+        let ty = u16::from_ne_bytes([ack[4], ack[5]]);
+        let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
+        match (n < 20 || ty != libc::NLMSG_ERROR as u16, code) {
+            (false, 0) => Ok(()),
+            (_, c) if c < 0 => Err(Errno::from_raw(-c)),
+            _ => Err(Errno::EPROTO),
+        }
+    });
+    match answered {
+        Ok(()) => Ok(nl),
+        Err(e) => {
+            sys::close(nl);
+            Err(e)
+        }
+    }
 }
 
 /// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`): writes `0`

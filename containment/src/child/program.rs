@@ -41,6 +41,9 @@ pub(super) struct Shared<'a> {
     pub reached_exec: Cell<bool>,
     /// The gate and the exec check of a program started by [`start_gated`].
     pub gate: Option<Gate>,
+    /// The supervisor's dumpable flag, set back after the id change, when the
+    /// process shares the supervisor's memory (see `spawn::dumpable`).
+    pub dumpable: Option<libc::c_ulong>,
 }
 
 /// The program process's ends of its two pipes with the init program.
@@ -78,9 +81,16 @@ pub(super) fn gate_pipes() -> Result<([RawFd; 2], [RawFd; 2]), Failure> {
 /// init shares with the supervisor), without waiting for it: it stops at the gate
 /// whose write end is returned. `shared` (with `gate` set) must stay valid and
 /// unchanged until the process has called `execve` or ended: the caller never
-/// returns from its frame without killing it first.
-pub(super) fn start_gated(shared: &Shared<'_>, stack: super::StackArea) -> Result<libc::pid_t, Failure> {
+/// returns from its frame without killing it first. With `pid` other than 0 the
+/// process asks for that pid in the init's PID namespace (`clone3`'s `set_tid`),
+/// and takes the next one where it may not choose.
+pub(super) fn start_gated(
+    shared: &Shared<'_>,
+    stack: super::StackArea,
+    pid: libc::pid_t,
+) -> Result<libc::pid_t, Failure> {
     let arg = (shared as *const Shared<'_>).cast_mut().cast();
+    let tid = [pid];
     let mut args = sys::CloneArgs {
         flags: libc::CLONE_VM as u64,
         exit_signal: libc::SIGCHLD as u64,
@@ -93,11 +103,24 @@ pub(super) fn start_gated(shared: &Shared<'_>, stack: super::StackArea) -> Resul
         args.flags |= sys::CLONE_INTO_CGROUP;
         args.cgroup = shared.cgroup as u64;
     }
+    if pid != 0 {
+        args.set_tid = tid.as_ptr() as u64;
+        args.set_tid_size = 1;
+    }
     // SAFETY: the stack is this sandbox's own program stack, used by nothing else,
     // 16-byte aligned and a multiple of 16 long; `main` runs only raw system calls
     // and ends in `execve` or `_exit`; `shared` outlives the process's use of it
     // (the caller's contract).
-    unsafe { sys::clone3_on_stack(&mut args, main, arg) }.at(Stage::Fork)
+    let started = unsafe { sys::clone3_on_stack(&mut args, main, arg) };
+    if pid != 0 && matches!(started, Err(Errno::EPERM | Errno::EEXIST | Errno::EINVAL)) {
+        // Not allowed to choose (no `CAP_CHECKPOINT_RESTORE` over the namespace):
+        // the kernel's next pid will do.
+        args.set_tid = 0;
+        args.set_tid_size = 0;
+        // SAFETY: as above.
+        return unsafe { sys::clone3_on_stack(&mut args, main, arg) }.at(Stage::Fork);
+    }
+    started.at(Stage::Fork)
 }
 
 const STACK_SIZE: usize = 64 * 1024;
@@ -197,7 +220,7 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     }
     sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)?;
     fault::at(plan.fault, Who::Program, Stage::Capabilities);
-    drop_privileges(plan)?;
+    drop_privileges(plan, shared.dumpable)?;
     sys::chdir(&plan.cwd).at_path(Stage::Chdir, PATH_CWD)?;
     // A session keyring of its own: the supervisor's keys stay out of reach even
     // with seccomp off.
@@ -282,7 +305,7 @@ fn connect_stdio(fds: &ChildFds) -> Result<(), Errno> {
 /// (raised as ambient too when the program runs as a uid other than 0, so they
 /// survive `execve`). The bounding set is changed first because that needs
 /// `CAP_SETPCAP`, which switching to a non-root uid takes away.
-fn drop_privileges(plan: &Plan) -> Result<(), Failure> {
+fn drop_privileges(plan: &Plan, dumpable: Option<libc::c_ulong>) -> Result<(), Failure> {
     let keep = plan.keep_caps;
     let fail = |errno| Failure { stage: Stage::Capabilities, errno, path: crate::report::NO_PATH };
     for cap in 0..=plan.last_cap.min(63) {
@@ -306,6 +329,7 @@ fn drop_privileges(plan: &Plan) -> Result<(), Failure> {
         sys::setgroups(&ids.groups).at(Stage::Identity)?;
         sys::setresgid(ids.gid).at(Stage::Identity)?;
         sys::setresuid(ids.uid).at(Stage::Identity)?;
+        super::keep_dumpable(dumpable);
     }
     sys::capset(keep, keep, keep).map_err(fail)?;
     if keep != 0 && non_root {

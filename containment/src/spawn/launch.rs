@@ -53,6 +53,15 @@ impl Stacks {
     }
 }
 
+/// What a spawn keeps while its init (or joiner) may run in this memory: declared
+/// before the `Child` (see [`Stacks`]).
+pub(crate) struct Shared {
+    pub stacks: Stacks,
+    /// The init program.
+    pub exe: OwnedFd,
+    pub in_flight: super::dumpable::InFlight,
+}
+
 /// The init program, built from `init/init.c` by `build.rs`.
 #[cfg(containment_exec_init)]
 const INIT_PROGRAM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/init"));

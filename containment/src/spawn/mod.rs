@@ -1,6 +1,7 @@
 //! The supervisor's side of a spawn: validate and compile the plan, open the
 //! descriptors, `clone3` the init, and learn whether the program started.
 
+mod dumpable;
 mod launch;
 pub(crate) mod plan;
 mod stdio;
@@ -114,7 +115,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     plan.lease_fds = lease_fds.chain(how.leases.iter().map(|l| l.raw_fd())).collect();
     plan.keep_fds = [0, 1, 2, fds.report, fds.sync]
         .into_iter()
-        .chain(shared.as_ref().map(|(_, exe)| exe.as_raw_fd()))
+        .chain(shared.as_ref().map(|s| s.exe.as_raw_fd()))
         .chain(fds.stdio)
         .chain(trees.iter().map(|t| t.raw()))
         .chain(plan.lease_fds.iter().copied())
@@ -207,10 +208,11 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
 
 /// The stacks and the init program that let the init (or a joiner) run in this
 /// process's memory, where it can (see `child::fork_init`); `None`: it is a copy.
-fn shared_launch() -> Result<Option<(launch::Stacks, std::os::fd::OwnedFd)>> {
+fn shared_launch() -> Result<Option<launch::Shared>> {
     #[cfg(containment_exec_init)]
     if let Some(exe) = launch::init_program() {
-        return Ok(Some((launch::Stacks::new()?, exe)));
+        let stacks = launch::Stacks::new()?;
+        return Ok(Some(launch::Shared { stacks, exe, in_flight: dumpable::InFlight::enter() }));
     }
     Ok(None)
 }
@@ -218,12 +220,19 @@ fn shared_launch() -> Result<Option<(launch::Stacks, std::os::fd::OwnedFd)>> {
 /// What `child::fork_init` needs to start the init in this memory, from
 /// [`shared_launch`]'s stacks and init program.
 fn launch_of<'a>(
-    shared: &'a Option<(launch::Stacks, std::os::fd::OwnedFd)>,
+    shared: &'a Option<launch::Shared>,
     plan: &'a Plan,
     fds: &'a ChildFds,
 ) -> Option<(child::Launch<'a>, child::StackArea)> {
-    shared.as_ref().map(|(stacks, exe)| {
-        (child::Launch { plan, fds, exe: exe.as_raw_fd(), program_stack: stacks.program() }, stacks.init())
+    shared.as_ref().map(|s| {
+        let launch = child::Launch {
+            plan,
+            fds,
+            exe: s.exe.as_raw_fd(),
+            program_stack: s.stacks.program(),
+            dumpable: s.in_flight.dumpable(),
+        };
+        (launch, s.stacks.init())
     })
 }
 
@@ -339,7 +348,7 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let shared = shared_launch()?;
     plan.keep_fds = [0, 1, 2, fds.report, target.pidfd.as_raw_fd()]
         .into_iter()
-        .chain(shared.as_ref().map(|(_, exe)| exe.as_raw_fd()))
+        .chain(shared.as_ref().map(|s| s.exe.as_raw_fd()))
         .chain(fds.stdio)
         .chain(entry_fds(&plan))
         .filter(|fd| *fd >= 0)

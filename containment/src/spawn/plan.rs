@@ -115,6 +115,11 @@ pub(crate) struct Plan {
     /// Whether the init hands a netlink socket of its namespace to the supervisor
     /// (to configure a bridge interface) and waits for the go-ahead.
     pub net_handover: bool,
+    /// Whether the init may have its network namespace (loopback only) made by a
+    /// helper process while it builds the root, rather than by `clone3` (see
+    /// `child::netns`): no bridge to configure, no sysfs to mount (sysfs shows the
+    /// mounter's network namespace).
+    pub net_by_helper: bool,
 }
 
 const DEFAULT_HOSTNAME: &str = "sandbox";
@@ -246,6 +251,7 @@ impl Plan {
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
             net_handover: !joining && matches!(sandbox.net, Net::Bridge(_)),
+            net_by_helper: !joining && matches!(sandbox.net, Net::None) && !sandbox.sysfs,
             ns_root: userns.is_some(),
             userns,
             keep_fds: Vec::new(),
