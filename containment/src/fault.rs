@@ -8,7 +8,10 @@
 //! namespace); `<stage>` is a [`Stage`](crate::Stage) name, such as `mount` or `exec`.
 //!
 //! `einval:pivot-root` instead makes the init's `pivot_root` fail with `EINVAL`, as
-//! it does on an initramfs root, to test the `chroot` fallback on any host.
+//! it does on an initramfs root, to test the `chroot` fallback on any host;
+//! `einval:clone` makes the supervisor start the init as a copy of itself, as where
+//! the init program's memfd may not be executed (`vm.memfd_noexec = 2`) and on
+//! architectures other than x86-64, to test that path here.
 
 use crate::error::Stage;
 

@@ -34,6 +34,9 @@
 //! - `einval:pivot-root`: not a death; `pivot_root` fails with `EINVAL` as on an
 //!   initramfs root, and the init enters the root with `chroot` instead
 //!   ([`the_chroot_fallback_where_pivot_root_fails`]).
+//! - `einval:clone`: not a death; the init is started as a copy of the supervisor,
+//!   as where the init program's memfd may not be executed and on architectures
+//!   other than x86-64 ([`the_init_as_a_copy_where_no_memfd_may_execute`]).
 //!
 //! The tests hold `common::serial()`: they count this process's children.
 
@@ -709,4 +712,91 @@ fn the_chroot_fallback_where_pivot_root_fails() {
     }
     assert!(!stdout.contains("host-visible"), "{stdout}");
     mounts.assert_unchanged();
+}
+
+/// Set in the environment of [`copy_helper`].
+const COPY_HELPER: &str = "CTMTEST_FAULT_COPY_HELPER";
+
+/// Runs with `CONTAINMENT_FAULT=einval:clone`, in this binary re-executed as the
+/// test [`the_init_as_a_copy_where_no_memfd_may_execute`] with [`COPY_HELPER`]
+/// set: the init is a copy of this process, as where the init program's memfd may
+/// not be executed and on other architectures. Prints what it saw, one
+/// `key=value` per line.
+fn copy_helper() {
+    let limits = Sandbox::new().memory("32M".parse().unwrap()).pids(16);
+    for (key, sandbox) in [("default", Sandbox::new()), ("limits", limits)] {
+        let mut child = sandbox
+            .command("/bin/sh")
+            .args(["-c", "echo $$; read line; exit 3"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.pid())).unwrap_or_default();
+        let name = status.lines().next().unwrap_or_default().trim_start_matches("Name:").trim().to_owned();
+        drop(child.stdin.take());
+        let outcome = child.wait().expect("wait");
+        println!("{key}.pid={}", line.trim());
+        println!("{key}.init_is_init_program={}", name == "init");
+        println!("{key}.status={:?}", outcome.status);
+    }
+    match Sandbox::new().command("/no/such/program").stdin(Stdio::null()).output() {
+        Err(Error::ProgramNotFound { program }) => println!("missing={}", program.display()),
+        other => println!("missing=unexpected {other:?}"),
+    }
+    let name = common::unique_name("copy");
+    let running = Sandbox::new().name(&name).start().expect("start a named sandbox");
+    let out = running.command("/bin/echo").arg("joined").stdin(Stdio::null()).output().expect("a program in it");
+    println!("joined={}", String::from_utf8_lossy(&out.stdout).trim());
+    running.stop(Duration::from_secs(5)).expect("stop");
+    println!("name={name}");
+    println!("done=1");
+}
+
+/// Where the init program cannot be executed (forced here by fault injection), the
+/// init is a copy of the supervisor, as on architectures other than x86-64: the
+/// same sandboxes work (the program PID 2 in its namespace, limits, a missing
+/// program's clear error, a named sandbox and a program joining it), and nothing is
+/// left on the host.
+#[test]
+fn the_init_as_a_copy_where_no_memfd_may_execute() {
+    if std::env::var_os(COPY_HELPER).is_some() {
+        return copy_helper();
+    }
+    require_root!();
+    let _serial = common::serial();
+    let mounts = HostMounts::snapshot();
+    let helper = std::process::Command::new(std::env::current_exe().expect("current_exe"))
+        .args(["--exact", "the_init_as_a_copy_where_no_memfd_may_execute", "--test-threads=1", "--nocapture"])
+        .env(COPY_HELPER, "1")
+        .env("CONTAINMENT_FAULT", "einval:clone")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the helper");
+    let helper_pid = helper.id();
+    let out = helper.wait_with_output().expect("the helper's output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "default.pid=2\n",
+        "default.init_is_init_program=false\n",
+        "default.status=Exited(3)\n",
+        "limits.pid=2\n",
+        "limits.init_is_init_program=false\n",
+        "limits.status=Exited(3)\n",
+        "missing=/no/such/program\n",
+        "joined=joined\n",
+        "done=1\n",
+    ] {
+        assert!(stdout.contains(want), "wanted {want:?} in: {stdout}");
+    }
+    mounts.assert_unchanged();
+    assert_eq!(cgroups_of(helper_pid), Vec::<PathBuf>::new(), "cgroups left");
+    let name = stdout.lines().find_map(|l| l.strip_prefix("name=")).expect("the named sandbox's name");
+    let state = Path::new("/run/containment").join(name);
+    assert!(!state.exists(), "{} left", state.display());
 }

@@ -95,7 +95,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
 
     // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
-    let shared = shared_launch()?;
+    let shared = shared_launch(plan.fault)?;
     // Taken out before the clone: an init in the supervisor's memory reads the plan
     // meanwhile, which must not change.
     let id_lease = plan.userns.as_mut().and_then(|u| u.lease.take());
@@ -208,7 +208,12 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
 
 /// The stacks and the init program that let the init (or a joiner) run in this
 /// process's memory, where it can (see `child::fork_init`); `None`: it is a copy.
-fn shared_launch() -> Result<Option<launch::Shared>> {
+/// (`CONTAINMENT_FAULT=einval:clone` makes it a copy, as where no memfd may be
+/// executable, to test that path on any host.)
+fn shared_launch(fault: Option<fault::Fault>) -> Result<Option<launch::Shared>> {
+    if fault::einval(fault, Stage::Clone) {
+        return Ok(None);
+    }
     #[cfg(containment_exec_init)]
     if let Some(exe) = launch::init_program() {
         let stacks = launch::Stacks::new()?;
@@ -345,7 +350,7 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     let fds = ChildFds { report: report_wr.as_raw_fd(), sync: -1, stdio: io.child_raw(), deadline: None };
     // Declared before the `Child`, so dropped after it (see `launch::Stacks`).
-    let shared = shared_launch()?;
+    let shared = shared_launch(plan.fault)?;
     plan.keep_fds = [0, 1, 2, fds.report, target.pidfd.as_raw_fd()]
         .into_iter()
         .chain(shared.as_ref().map(|s| s.exe.as_raw_fd()))
