@@ -96,14 +96,32 @@ impl Drop for Lease {
         if self.unlink {
             let _ = std::fs::remove_file(&self.path);
             // And the directory, when it was the last one (a bridge's addresses),
-            // and the ones above it that this empties, up to `RUN_DIR` itself.
+            // and the ones above it that this empties, up to `RUN_DIR`; but
+            // `RUN_DIR` and its `ids` and `net`, which every spawn uses, only when
+            // the process exits (see `crate::exit_prune`).
             for (i, dir) in self.path.ancestors().skip(1).enumerate() {
-                if (i > 0 && !dir.starts_with(RUN_DIR)) || std::fs::remove_dir(dir).is_err() {
+                if i > 0 && !dir.starts_with(RUN_DIR) {
+                    break;
+                }
+                if used_by_every_spawn(dir) {
+                    for shared in dir.ancestors().take_while(|d| d.starts_with(RUN_DIR)) {
+                        crate::exit_prune::remove_at_exit(shared.to_path_buf());
+                    }
+                    break;
+                }
+                if std::fs::remove_dir(dir).is_err() {
                     break;
                 }
             }
         }
     }
+}
+
+/// `RUN_DIR`, `RUN_DIR/ids` (a lease per sandbox with a range of host ids: by
+/// default, every one) and `RUN_DIR/net`.
+fn used_by_every_spawn(dir: &Path) -> bool {
+    let run = Path::new(RUN_DIR);
+    dir == run || [run.join("ids"), run.join("net")].iter().any(|d| d == dir)
 }
 
 /// Removes the leases under `root` that nobody holds: the address leases

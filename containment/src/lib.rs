@@ -37,6 +37,7 @@ mod cgroup;
 mod child;
 mod command;
 mod error;
+mod exit_prune;
 mod fault;
 mod lease;
 mod mount;

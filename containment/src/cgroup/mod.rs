@@ -223,7 +223,7 @@ pub(crate) struct Group {
     /// The v2 directory the init starts in, open, for `CLONE_INTO_CGROUP`.
     v2_fd: Option<OwnedFd>,
     /// The default parents this group was made in: removed at this process's exit
-    /// when they are empty (see [`prune_at_exit`]).
+    /// when they are empty (see `crate::exit_prune`).
     prune: Vec<PathBuf>,
 }
 
@@ -521,42 +521,8 @@ impl Drop for Group {
             remove(&dir, version);
         }
         for parent in self.prune.drain(..) {
-            prune_at_exit(parent);
+            crate::exit_prune::remove_at_exit(parent);
         }
-    }
-}
-
-/// The default parents this process made groups in.
-static PARENTS_USED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Removes the default parent `dir` when this process exits, if it is empty then,
-/// so that nothing of containment stays in the hierarchies after its users are
-/// gone. Not at once when its last group goes: a supervisor that runs sandboxes
-/// one after another would make the parents again for every one (about 0.5 ms with
-/// limits on a v1 host, `benches/RESULTS.md`, run D). A supervisor killed before it
-/// exits leaves empty parents, which its next start uses again.
-fn prune_at_exit(dir: PathBuf) {
-    static REGISTERED: std::sync::Once = std::sync::Once::new();
-    REGISTERED.call_once(|| {
-        let _ = crate::sys::at_exit(remove_parents_used);
-    });
-    let mut used = PARENTS_USED.lock().unwrap_or_else(|e| e.into_inner());
-    if !used.contains(&dir) {
-        used.push(dir);
-    }
-}
-
-/// At exit: removes the parents this process used that are empty (the others are
-/// in use by other processes: `rmdir` fails, which is fine). Skipped if another
-/// thread holds the list at that moment.
-extern "C" fn remove_parents_used() {
-    let used = match PARENTS_USED.try_lock() {
-        Ok(used) => used,
-        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => return,
-    };
-    for dir in used.iter() {
-        let _ = std::fs::remove_dir(dir);
     }
 }
 
