@@ -663,6 +663,36 @@ fn the_init_killed_from_outside_takes_every_descendant_with_it() {
     mounts.assert_unchanged();
 }
 
+/// Runs the test `test` of this binary again, alone, with `marker` set (which
+/// makes it act as a helper) and `CONTAINMENT_FAULT` as `fault` (or unset); waits
+/// for it to succeed and returns its pid and standard output.
+fn run_test_as_helper(test: &str, marker: &str, fault: Option<&str>) -> (u32, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("current_exe"));
+    cmd.args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env(marker, "1")
+        .env_remove("CONTAINMENT_FAULT")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(f) = fault {
+        cmd.env("CONTAINMENT_FAULT", f);
+    }
+    let helper = cmd.spawn().expect("run the helper");
+    let pid = helper.id();
+    let out = helper.wait_with_output().expect("the helper's output");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (pid, stdout)
+}
+
+/// Asserts that each of `lines` ends a line of a helper's `stdout` (the first
+/// follows the test harness's own words on its line).
+fn expect_lines(stdout: &str, lines: &[&str]) {
+    for want in lines {
+        assert!(stdout.lines().any(|l| l.ends_with(want)), "wanted {want:?} in: {stdout}");
+    }
+}
+
 /// Set in the environment of [`fallback_helper`].
 const FALLBACK_HELPER: &str = "CTMTEST_FAULT_FALLBACK_HELPER";
 
@@ -698,18 +728,9 @@ fn the_chroot_fallback_where_pivot_root_fails() {
     require_root!();
     let _serial = common::serial();
     let mounts = HostMounts::snapshot();
-    let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-        .args(["--exact", "the_chroot_fallback_where_pivot_root_fails", "--test-threads=1", "--nocapture"])
-        .env(FALLBACK_HELPER, "1")
-        .env("CONTAINMENT_FAULT", "einval:pivot-root")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run the helper");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for want in ["status=Exited(0)\n", "chroot=125\n", "done\n", "sys_chroot=refused:keeping CAP_SYS_CHROOT\n"] {
-        assert!(stdout.contains(want), "wanted {want:?} in: {stdout}");
-    }
+    let (_, stdout) =
+        run_test_as_helper("the_chroot_fallback_where_pivot_root_fails", FALLBACK_HELPER, Some("einval:pivot-root"));
+    expect_lines(&stdout, &["status=Exited(0)", "chroot=125", "done", "sys_chroot=refused:keeping CAP_SYS_CHROOT"]);
     assert!(!stdout.contains("host-visible"), "{stdout}");
     mounts.assert_unchanged();
 }
@@ -768,32 +789,22 @@ fn the_init_as_a_copy_where_no_memfd_may_execute() {
     require_root!();
     let _serial = common::serial();
     let mounts = HostMounts::snapshot();
-    let helper = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-        .args(["--exact", "the_init_as_a_copy_where_no_memfd_may_execute", "--test-threads=1", "--nocapture"])
-        .env(COPY_HELPER, "1")
-        .env("CONTAINMENT_FAULT", "einval:clone")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run the helper");
-    let helper_pid = helper.id();
-    let out = helper.wait_with_output().expect("the helper's output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for want in [
-        "default.pid=2\n",
-        "default.init_is_init_program=false\n",
-        "default.status=Exited(3)\n",
-        "limits.pid=2\n",
-        "limits.init_is_init_program=false\n",
-        "limits.status=Exited(3)\n",
-        "missing=/no/such/program\n",
-        "joined=joined\n",
-        "done=1\n",
-    ] {
-        assert!(stdout.contains(want), "wanted {want:?} in: {stdout}");
-    }
+    let (helper_pid, stdout) =
+        run_test_as_helper("the_init_as_a_copy_where_no_memfd_may_execute", COPY_HELPER, Some("einval:clone"));
+    expect_lines(
+        &stdout,
+        &[
+            "default.pid=2",
+            "default.init_is_init_program=false",
+            "default.status=Exited(3)",
+            "limits.pid=2",
+            "limits.init_is_init_program=false",
+            "limits.status=Exited(3)",
+            "missing=/no/such/program",
+            "joined=joined",
+            "done=1",
+        ],
+    );
     mounts.assert_unchanged();
     assert_eq!(cgroups_of(helper_pid), Vec::<PathBuf>::new(), "cgroups left");
     let name = stdout.lines().find_map(|l| l.strip_prefix("name=")).expect("the named sandbox's name");
@@ -821,15 +832,7 @@ fn the_run_directory_stays_while_in_use_and_goes_at_exit() {
     }
     require_root!();
     let _serial = common::serial();
-    let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
-        .args(["--exact", "the_run_directory_stays_while_in_use_and_goes_at_exit", "--test-threads=1", "--nocapture"])
-        .env(RUN_DIR_HELPER, "1")
-        .env_remove("CONTAINMENT_FAULT")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run the helper");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let (_, stdout) = run_test_as_helper("the_run_directory_stays_while_in_use_and_goes_at_exit", RUN_DIR_HELPER, None);
     assert_eq!(stdout.matches("kept=true\n").count(), 2, "{stdout}");
     // Gone, unless another process holds a lease in it right now.
     let left = std::fs::read_dir(ID_LEASES).map(|d| d.count());
