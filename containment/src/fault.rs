@@ -11,7 +11,9 @@
 //! it does on an initramfs root, to test the `chroot` fallback on any host;
 //! `einval:clone` makes the supervisor start the init as a copy of itself, as where
 //! the init program's memfd may not be executed (`vm.memfd_noexec = 2`) and on
-//! architectures other than x86-64, to test that path here.
+//! architectures other than x86-64, to test that path here; `einval:network`
+//! makes the helper that makes the network namespace fail, so that the init makes
+//! it itself (`child::netns`).
 
 use crate::error::Stage;
 

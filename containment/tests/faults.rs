@@ -838,3 +838,36 @@ fn the_run_directory_stays_while_in_use_and_goes_at_exit() {
     let left = std::fs::read_dir(ID_LEASES).map(|d| d.count());
     assert!(!matches!(left, Ok(0)), "{ID_LEASES} was left, empty");
 }
+
+/// Set in the environment of the helper of
+/// [`where_the_network_helper_fails_the_init_makes_the_namespace`].
+const NET_HELPER_FAILS: &str = "CTMTEST_FAULT_NET_HELPER_FAILS";
+
+/// The helper that makes the sandbox's network namespace beside the root's setup
+/// (`child::netns`) failing (forced by `einval:network`): the init makes the
+/// namespace itself, and the sandbox is as it would be (its own namespace with
+/// `lo` up, the program PID 2).
+#[test]
+fn where_the_network_helper_fails_the_init_makes_the_namespace() {
+    if std::env::var_os(NET_HELPER_FAILS).is_some() {
+        let script = "echo pid=$$; echo net=$(readlink /proc/self/ns/net); ip -o link show lo";
+        let out = Sandbox::new().command("/bin/sh").args(["-c", script]).stdin(Stdio::null()).output().expect("spawn");
+        println!("status={:?}", out.status);
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        let host = std::fs::read_link("/proc/self/ns/net").expect("this process's network namespace");
+        println!("host={}", host.display());
+        return;
+    }
+    require_root!();
+    let _serial = common::serial();
+    let (_, stdout) = run_test_as_helper(
+        "where_the_network_helper_fails_the_init_makes_the_namespace",
+        NET_HELPER_FAILS,
+        Some("einval:network"),
+    );
+    expect_lines(&stdout, &["status=Exited(0)", "pid=2"]);
+    let value = |key: &str| stdout.lines().find_map(|l| l.split_once(&format!("{key}=")).map(|(_, v)| v.to_owned()));
+    let (inside, host) = (value("net").expect("the sandbox's namespace"), value("host").expect("the host's"));
+    assert!(inside.starts_with("net:[") && inside != host, "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains(": lo: <LOOPBACK,UP,LOWER_UP>")), "lo is not up: {stdout}");
+}

@@ -212,7 +212,7 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         (Some(request), Some(launch)) if plan.net_by_helper => Some((request, launch)),
         _ => None,
     };
-    let job = by_helper.and_then(|(request, _)| netns::Job::new(request).ok());
+    let job = by_helper.and_then(|(request, _)| netns::Job::new(request, plan.fault).ok());
     let helper = match (&job, by_helper) {
         (Some(job), Some((_, launch))) => netns::start(job, launch.program_stack).ok(),
         _ => None,
@@ -250,13 +250,16 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         sys::close(fds.sync);
     }
 
-    let program_pid = match helper.map(netns::Helper::join) {
-        Some(joined) => {
-            joined?;
+    let program_pid = match (helper.map(netns::Helper::join), by_helper) {
+        (Some(joined), Some((request, _))) => {
+            if joined.is_err() {
+                // (A /proc that does not show it, say.) Whatever failed, here.
+                netns::make_here(request)?;
+            }
             // The helper was the namespace's PID 2; the program takes its place.
             2
         }
-        None => 0,
+        _ => 0,
     };
     // (Closes the host's /proc.)
     drop(job);

@@ -1,8 +1,9 @@
 //! The sandbox's network namespace (loopback only), made by a helper process while
 //! the init builds the rest of the sandbox.
 //!
-//! Making a network namespace is the costliest single step of the kernel's in a
-//! spawn (`setup_net`: each protocol's state and sysctls, the loopback device).
+//! Making a network namespace is the largest single piece of the kernel's work in
+//! a spawn (`setup_net`: each protocol's state and sysctls, the loopback device;
+//! `benches/RESULTS.md`, run G).
 //! Asked of `clone3`, it delays everything after it, on one CPU. Made instead by a
 //! helper (a child of the init, so in the sandbox's user namespace, which then
 //! owns the network namespace; sharing the init's memory and descriptor table; on
@@ -15,8 +16,8 @@
 //!
 //! Used only when the init runs in the supervisor's memory (`super::Launch`) and
 //! the plan allows it (`Plan::net_by_helper`); where the helper cannot be started
-//! (no `/proc`, `clone3` refused, a pids limit of 1), the init makes the namespace
-//! itself.
+//! (no `/proc`, `clone3` refused, a pids limit of 1) or fails, the init makes the
+//! namespace itself (and reports the error of that, if any).
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -25,6 +26,7 @@ use nix::errno::Errno;
 
 use super::{At, Failure, StackArea};
 use crate::error::Stage;
+use crate::fault::{self, Fault};
 use crate::sys;
 
 /// What the init and its helper share: it lives in the init's frame, which
@@ -38,13 +40,15 @@ pub(super) struct Job<'a> {
     /// Set by the helper before it exits: a descriptor of its network namespace,
     /// or `-errno`.
     result: AtomicI32,
+    /// `einval:network` makes the helper fail (fault-injection builds).
+    fault: Option<Fault>,
 }
 
 impl<'a> Job<'a> {
     /// Opens the host's `/proc` for the helper.
-    pub fn new(lo_up: &'a [u8]) -> Result<Job<'a>, Errno> {
+    pub fn new(lo_up: &'a [u8], fault: Option<Fault>) -> Result<Job<'a>, Errno> {
         let proc = sys::openat(libc::AT_FDCWD, c"/proc", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
-        Ok(Job { lo_up, proc, result: AtomicI32::new(-(Errno::ESRCH as i32)) })
+        Ok(Job { lo_up, proc, result: AtomicI32::new(-(Errno::ESRCH as i32)), fault })
     }
 }
 
@@ -97,8 +101,11 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
     // Its own namespace, through the host's /proc: allowed to any process, and
     // the descriptor (in the table it shares with the init) keeps the namespace
     // alive after this process exits.
-    let result = make(job.lo_up)
-        .and_then(|()| sys::openat(job.proc, c"thread-self/ns/net", libc::O_RDONLY | libc::O_CLOEXEC, 0));
+    let result = match fault::einval(job.fault, Stage::Network) {
+        true => Err(Errno::EINVAL),
+        false => make(job.lo_up)
+            .and_then(|()| sys::openat(job.proc, c"thread-self/ns/net", libc::O_RDONLY | libc::O_CLOEXEC, 0)),
+    };
     job.result.store(result.unwrap_or_else(|e| -(e as i32)), Ordering::Release);
     0
 }
