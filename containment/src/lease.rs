@@ -98,15 +98,13 @@ impl Drop for Lease {
             // And the directory, when it was the last one (a bridge's addresses),
             // and the ones above it that this empties, up to `RUN_DIR`; but
             // `RUN_DIR` and its `ids` and `net`, which every spawn uses, only when
-            // the process exits (see `crate::exit_prune`).
+            // the process exits (see `make_dirs`).
             for (i, dir) in self.path.ancestors().skip(1).enumerate() {
                 if i > 0 && !dir.starts_with(RUN_DIR) {
                     break;
                 }
                 if used_by_every_spawn(dir) {
-                    for shared in dir.ancestors().take_while(|d| d.starts_with(RUN_DIR)) {
-                        crate::exit_prune::remove_at_exit(shared.to_path_buf());
-                    }
+                    // Removed at exit (`make_dirs` registered it).
                     break;
                 }
                 if std::fs::remove_dir(dir).is_err() {
@@ -152,7 +150,13 @@ pub(crate) fn collect_free(root: &Path) -> usize {
 /// `create_dir_all`, again when a directory on the way went meanwhile: a lease
 /// released in another thread or process removes the directories it empties, up to
 /// `RUN_DIR`, and may do so between two of the `mkdir`s.
+///
+/// `RUN_DIR` and its `ids` and `net` on the way are removed when this process
+/// exits, if empty then (see [`used_by_every_spawn`]), whoever made them.
 pub(crate) fn make_dirs(dir: &Path) -> Result<()> {
+    for shared in dir.ancestors().filter(|d| used_by_every_spawn(d)) {
+        crate::exit_prune::remove_at_exit(shared.to_path_buf());
+    }
     let mut attempts = 0;
     loop {
         match std::fs::create_dir_all(dir) {
