@@ -208,25 +208,16 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
     fault::at(plan.fault, Who::Init, Stage::Sync);
     // In the supervisor's memory, the network namespace is made beside the rest
     // (`fork_init` left it out of `clone3`).
-    let by_helper = match (&plan.lo_up, launch) {
-        (Some(request), Some(launch)) if plan.net_by_helper => Some((request, launch)),
-        _ => None,
-    };
-    let job = by_helper.and_then(|(request, _)| netns::Job::new(request, plan.fault).ok());
-    let helper = match (&job, by_helper) {
-        (Some(job), Some((_, launch))) => netns::start(job, launch.program_stack).ok(),
-        _ => None,
-    };
-    if let (None, Some((request, _))) = (&helper, by_helper) {
-        netns::make_here(request)?;
-    }
+    let wanted = netns::wanted(plan, launch);
+    let job = wanted.and_then(|(request, _)| netns::Job::new(request, plan.fault).ok());
+    let helper = netns::start(job.as_ref(), wanted)?;
     if plan.ns_root {
         // The supervisor writes the id maps meanwhile; then become root of the
         // namespace, so files made inside get mapped owners.
         wait_go(fds.sync)?;
         become_root(launch)?;
     }
-    let netlink = match by_helper {
+    let netlink = match wanted {
         Some(_) => -1,
         None => network(plan, fds)?,
     };
@@ -250,17 +241,7 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         sys::close(fds.sync);
     }
 
-    let program_pid = match (helper.map(netns::Helper::join), by_helper) {
-        (Some(joined), Some((request, _))) => {
-            if joined.is_err() {
-                // (A /proc that does not show it, say.) Whatever failed, here.
-                netns::make_here(request)?;
-            }
-            // The helper was the namespace's PID 2; the program takes its place.
-            2
-        }
-        _ => 0,
-    };
+    let program_pid = netns::finish(helper)?;
     // (Closes the host's /proc.)
     drop(job);
 

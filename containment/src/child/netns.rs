@@ -24,9 +24,10 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::errno::Errno;
 
-use super::{At, Failure, StackArea};
+use super::{At, Failure, Launch, StackArea};
 use crate::error::Stage;
 use crate::fault::{self, Fault};
+use crate::spawn::plan::Plan;
 use crate::sys;
 
 /// What the init and its helper share: it lives in the init's frame, which
@@ -66,8 +67,43 @@ pub(super) struct Helper<'j, 'a> {
     pid: libc::pid_t,
 }
 
+/// The `lo` request and the stack for a helper, when the plan allows one and the
+/// init runs in the supervisor's memory (where `clone3` left the namespace out).
+pub(super) fn wanted<'a>(plan: &'a Plan, launch: Option<&Launch<'_>>) -> Option<(&'a [u8], StackArea)> {
+    match (&plan.lo_up, launch) {
+        (Some(request), Some(launch)) if plan.net_by_helper => Some((request, launch.program_stack)),
+        _ => None,
+    }
+}
+
+/// Starts the helper `wanted` asks for, with `job`; where it cannot start (no
+/// job), makes the namespace here.
+pub(super) fn start<'j, 'a>(
+    job: Option<&'j Job<'a>>,
+    wanted: Option<(&[u8], StackArea)>,
+) -> Result<Option<Helper<'j, 'a>>, Failure> {
+    let Some((request, stack)) = wanted else { return Ok(None) };
+    if let Some(helper) = job.and_then(|job| spawn(job, stack).ok()) {
+        return Ok(Some(helper));
+    }
+    make_here(request)?;
+    Ok(None)
+}
+
+/// Joins the namespace the helper made, or makes it here where the helper failed
+/// (a `/proc` that does not show it, say); returns the pid the program asks for:
+/// 2, the helper's, once there was one (see `program::start_gated`), else 0 (any).
+pub(super) fn finish(helper: Option<Helper<'_, '_>>) -> Result<libc::pid_t, Failure> {
+    let Some(helper) = helper else { return Ok(0) };
+    let request = helper.job.lo_up;
+    if helper.join().is_err() {
+        make_here(request)?;
+    }
+    Ok(2)
+}
+
 /// Starts the helper on `stack`, which nothing else may use until it is joined.
-pub(super) fn start<'j, 'a>(job: &'j Job<'a>, stack: StackArea) -> Result<Helper<'j, 'a>, Errno> {
+fn spawn<'j, 'a>(job: &'j Job<'a>, stack: StackArea) -> Result<Helper<'j, 'a>, Errno> {
     let mut args = sys::CloneArgs {
         flags: (libc::CLONE_VM | libc::CLONE_FILES) as u64,
         exit_signal: 0,
@@ -84,8 +120,8 @@ pub(super) fn start<'j, 'a>(job: &'j Job<'a>, stack: StackArea) -> Result<Helper
     Ok(Helper { job, pid })
 }
 
-/// Makes the namespace in the init itself (where no helper could be started).
-pub(super) fn make_here(lo_up: &[u8]) -> Result<(), Failure> {
+/// Makes the namespace in the init itself.
+fn make_here(lo_up: &[u8]) -> Result<(), Failure> {
     make(lo_up).at(Stage::Network)
 }
 
@@ -112,7 +148,7 @@ extern "C" fn main(arg: *mut libc::c_void) -> libc::c_int {
 
 impl Helper<'_, '_> {
     /// Waits for the helper to end, then makes its network namespace the init's.
-    pub fn join(self) -> Result<(), Failure> {
+    fn join(self) -> Result<(), Failure> {
         let _ = sys::waitpid(self.pid, libc::__WALL);
         let result = self.job.result.load(Ordering::Acquire);
         std::mem::forget(self);
