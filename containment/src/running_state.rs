@@ -126,6 +126,9 @@ impl State {
         if let Some(p) = &self.placement.program {
             t.push_str(&format!("program_cgroup={}\n", p.display()));
         }
+        for p in &self.placement.program_enter {
+            t.push_str(&format!("program_enter={}\n", p.display()));
+        }
         for (r, s, h) in &self.rlimits {
             t.push_str(&format!("rlimit={r}:{s}:{h}\n"));
         }
@@ -174,6 +177,7 @@ impl State {
                 "enter" => s.placement.enter.push(PathBuf::from(v)),
                 "start_in" => s.placement.start_in = Some(PathBuf::from(v)),
                 "program_cgroup" => s.placement.program = Some(PathBuf::from(v)),
+                "program_enter" => s.placement.program_enter.push(PathBuf::from(v)),
                 "rlimit" => {
                     let mut p = v.split(':');
                     let (r, soft, hard) = (p.next()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
@@ -227,6 +231,7 @@ mod tests {
                 enter: vec!["/sys/fs/cgroup/pids/containment/named-x/cgroup.procs".into()],
                 start_in: None,
                 program: Some("/sys/fs/cgroup/memory/containment/named-x/cgroup.procs".into()),
+                program_enter: vec!["/sys/fs/cgroup/cpuset/containment/named-x/tasks".into()],
             },
             created: 1_700_000_000,
             limits: "memory=64M pids=16".into(),

@@ -256,15 +256,17 @@ fn the_init_and_the_program_enter_their_groups_with_and_without_a_user_namespace
         match &layout {
             cgroups::Layout::V1(_) => {
                 let group = format!("{base}{}", parent.only_group("pids").file_name().unwrap().to_string_lossy());
-                for c in ["pids", "cpuset"] {
-                    assert_eq!(group_of(init, &layout, c), group, "{ns:?}: the init's {c} group");
+                for c in ["pids", "cpuset", "memory", "cpuacct"] {
                     assert_eq!(group_of(program, &layout, c), group, "{ns:?}: the program's {c} group");
                 }
-                assert_eq!(group_of(program, &layout, "memory"), group, "{ns:?}: the program's memory group");
-                assert!(
-                    !group_of(init, &layout, "memory").starts_with(&base),
-                    "{ns:?}: the init is not in the memory group"
-                );
+                for c in ["pids", "cpuacct"] {
+                    assert_eq!(group_of(init, &layout, c), group, "{ns:?}: the init's {c} group");
+                }
+                // The program's own (see `Placement`): not the init's.
+                for c in ["memory", "cpuset"] {
+                    let init_group = group_of(init, &layout, c);
+                    assert!(!init_group.starts_with(&base), "{ns:?}: the init is in the {c} group {init_group}");
+                }
             }
             cgroups::Layout::V2(_) => {
                 let group = format!("{base}{}", parent.only_group("pids").file_name().unwrap().to_string_lossy());

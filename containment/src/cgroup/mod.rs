@@ -237,6 +237,12 @@ pub(crate) struct Group {
 /// group itself before `execve`; on v2, where one group holds every controller,
 /// the sandbox's group gets two children, `init` and `program`, and the memory
 /// limit is on `program`.
+///
+/// On v1 the cpuset group holds the program and not the init either: the init
+/// executes its own small program while the program's process prepares its
+/// `execve`, and confined to the program's CPUs (one, often) the two would wait
+/// for each other. The init only sleeps afterwards; what the CPU limit is for
+/// runs inside.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Placement {
     /// `tasks` of each v1 group the init (or a joiner) enters itself.
@@ -246,6 +252,9 @@ pub(crate) struct Placement {
     /// The file of the group the program enters before `execve` (`tasks` on v1,
     /// `cgroup.procs` on v2).
     pub program: Option<PathBuf>,
+    /// `tasks` of the other v1 groups the program enters itself (not the init):
+    /// the cpuset group (see [`Placement`]).
+    pub program_enter: Vec<PathBuf>,
 }
 
 /// The files of [`Placement`], opened by the supervisor before the clone, so that
@@ -269,6 +278,8 @@ pub(crate) struct Entry {
     pub program: Option<(OwnedFd, PathBuf)>,
     /// Whether `program` is a v2 directory.
     pub program_dir: bool,
+    /// The v1 `tasks` of [`Placement::program_enter`], with their paths.
+    pub program_enter: Vec<(OwnedFd, PathBuf)>,
 }
 
 impl Placement {
@@ -285,6 +296,7 @@ impl Placement {
             Ok((fd, path.clone()))
         };
         let enter = self.enter.iter().map(open).collect::<Result<Vec<_>>>()?;
+        let program_enter = self.program_enter.iter().map(open).collect::<Result<Vec<_>>>()?;
         let program_dir = self.start_in.is_some();
         let program = match (&self.program, program_dir) {
             (Some(procs), true) => {
@@ -297,7 +309,7 @@ impl Placement {
             (Some(procs), false) => Some(open(procs)?),
             (None, _) => None,
         };
-        Ok(Entry { enter, program, program_dir })
+        Ok(Entry { enter, program, program_dir, program_enter })
     }
 }
 
@@ -390,9 +402,10 @@ impl Group {
                         apply(&dir, version, *c, limits)?;
                     }
                     let procs = dir.join("tasks");
-                    match memory {
-                        true => group.placement.program = Some(procs),
-                        false => group.placement.enter.push(procs),
+                    match (memory, controllers.contains(&Controller::Cpuset)) {
+                        (true, _) => group.placement.program = Some(procs),
+                        (false, true) => group.placement.program_enter.push(procs),
+                        (false, false) => group.placement.enter.push(procs),
                     }
                 }
                 Version::V2 if memory => {

@@ -415,10 +415,11 @@ fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
 }
 
 /// Closes this process's copies of the program's descriptors (0-2, their sources,
-/// its group's): the program holds its own, or there is none, and a pipe the
+/// its groups'): the program holds its own, or there is none, and a pipe the
 /// supervisor reads sees end-of-file only once every copy is closed.
 fn close_program_fds(plan: &Plan, fds: &ChildFds) {
-    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(program_cgroup(plan)) {
+    let groups = program_cgroup(plan).into_iter().chain(plan.program_enter.iter().map(|(fd, _)| *fd));
+    for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(groups) {
         if fd >= 0 {
             sys::close(fd);
         }

@@ -204,8 +204,12 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     for (resource, soft, hard) in &plan.rlimits {
         sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
     }
-    // The memory group (which the init stays out of), then the cgroup namespace,
-    // rooted at the program's own groups; both need privileges dropped below.
+    // The cpuset and memory groups (which the init stays out of), then the cgroup
+    // namespace, rooted at the program's own groups; all need privileges dropped
+    // below.
+    for &(fd, path) in &plan.program_enter {
+        sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
+    }
     if cgroup >= 0 && !shared.placed.get() {
         let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
         if plan.program_cgroup_dir {

@@ -315,11 +315,16 @@ fn plan_entry(plan: &mut Plan, entry: &Entry) {
         plan.program_cgroup = Some((fd.as_raw_fd(), (plan.fs.paths.len() - 1) as i32));
         plan.program_cgroup_dir = entry.program_dir;
     }
+    for (fd, path) in &entry.program_enter {
+        plan.fs.paths.push(path.clone());
+        plan.program_enter.push((fd.as_raw_fd(), (plan.fs.paths.len() - 1) as i32));
+    }
 }
 
 /// The descriptors of [`plan_entry`], which the init keeps.
 fn entry_fds(plan: &Plan) -> impl Iterator<Item = std::os::fd::RawFd> + '_ {
-    plan.cgroup_enter.iter().map(|(fd, _)| *fd).chain(plan.program_cgroup.map(|(fd, _)| fd))
+    let program = plan.program_enter.iter().map(|(fd, _)| *fd).chain(plan.program_cgroup.map(|(fd, _)| fd));
+    plan.cgroup_enter.iter().map(|(fd, _)| *fd).chain(program)
 }
 
 /// The namespaces a program joining the sandbox enters (all the init has; the

@@ -86,6 +86,9 @@ pub(crate) struct Plan {
     /// Whether `program_cgroup` is a v2 group's directory (the program is started
     /// in it) rather than a v1 `tasks` file (the program writes `0` to it).
     pub program_cgroup_dir: bool,
+    /// Descriptors of the other v1 groups' `tasks` the program joins (the cpuset
+    /// group), with their path's index in `fs.paths`.
+    pub program_enter: Vec<(RawFd, i32)>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -247,6 +250,7 @@ impl Plan {
             cgroup_enter: Vec::new(),
             program_cgroup: None,
             program_cgroup_dir: false,
+            program_enter: Vec::new(),
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
