@@ -274,6 +274,13 @@ fn the_init_and_the_program_enter_their_groups_with_and_without_a_user_namespace
                 assert_eq!(group_of(program, &layout, ""), format!("{group}/program"), "{ns:?}: the program's group");
             }
         }
+        // The CPUs are the program's limit, not the init's (see `Placement`).
+        let cpus_of = |pid: u32| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap_or_default().trim().to_string()
+        };
+        assert_eq!(cpus_of(program), "0", "{ns:?}: the program's CPUs");
+        assert_eq!(cpus_of(init), cpus_of(std::process::id()), "{ns:?}: the init's CPUs are the supervisor's");
         // The descriptors the supervisor opened for entering the groups are closed
         // in the init and the program once used (O_CLOEXEC, or closed by the init).
         for pid in [init, program] {

@@ -86,6 +86,12 @@ impl Controller {
     pub const ALL: [Controller; 5] =
         [Controller::Memory, Controller::Cpuset, Controller::Cpu, Controller::Pids, Controller::Cpuacct];
 
+    /// Whether the program's processes are in this controller's group and the
+    /// init is not (see [`Placement`]).
+    pub fn program_only(self) -> bool {
+        matches!(self, Controller::Memory | Controller::Cpuset)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Controller::Memory => "memory",
@@ -216,7 +222,7 @@ impl Parent {
 pub(crate) struct Group {
     /// (version, directory, controllers in it), in creation order (removed in
     /// reverse): one entry per hierarchy, plus on v2 the `init` and `program`
-    /// children when the memory is limited.
+    /// children when the memory or the CPUs are limited.
     dirs: Vec<(Version, PathBuf, Vec<Controller>)>,
     /// Where the init and the program go.
     placement: Placement,
@@ -234,15 +240,17 @@ pub(crate) struct Group {
 /// much memory as the supervisor, and the OOM killer, which kills the biggest
 /// process of a group over its limit, would pick it and end the whole sandbox
 /// instead of killing the process that ran out. The program enters the memory
-/// group itself before `execve`; on v2, where one group holds every controller,
-/// the sandbox's group gets two children, `init` and `program`, and the memory
-/// limit is on `program`.
+/// group itself before `execve`.
 ///
-/// On v1 the cpuset group holds the program and not the init either: the init
+/// The cpuset group holds the program and not the init either: the init
 /// executes its own small program while the program's process prepares its
 /// `execve`, and confined to the program's CPUs (one, often) the two would wait
 /// for each other. The init only sleeps afterwards; what the CPU limit is for
 /// runs inside.
+///
+/// On v2, where one group holds every controller, the sandbox's group gets two
+/// children when the memory or the CPUs are limited, `init` and `program`, and
+/// those limits are on `program`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Placement {
     /// `tasks` of each v1 group the init (or a joiner) enters itself.
@@ -253,7 +261,7 @@ pub(crate) struct Placement {
     /// `cgroup.procs` on v2).
     pub program: Option<PathBuf>,
     /// `tasks` of the other v1 groups the program enters itself (not the init):
-    /// the cpuset group (see [`Placement`]).
+    /// the cpuset group.
     pub program_enter: Vec<PathBuf>,
 }
 
@@ -375,8 +383,9 @@ impl Group {
         let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None, prune: Vec::new() };
         for (version, mount, controllers) in by_mount {
             let parent_dir = mount.join(&parent.rel);
-            prepare_parent(&parent_dir, parent, version, &controllers)?;
-            collect_stale_once(&parent_dir);
+            let made = prepare_parent(&parent_dir, parent, version, &controllers)?;
+            // A parent just made holds nothing stale: no need to look.
+            collect_stale_once(&parent_dir, !made);
             let dir = parent_dir.join(&name);
             // Another supervisor may remove the default parent when it empties it
             // between our making it and our group: make it again then.
@@ -402,24 +411,29 @@ impl Group {
                         apply(&dir, version, *c, limits)?;
                     }
                     let procs = dir.join("tasks");
-                    match (memory, controllers.contains(&Controller::Cpuset)) {
+                    match (memory, controllers.iter().any(|c| c.program_only())) {
                         (true, _) => group.placement.program = Some(procs),
                         (false, true) => group.placement.program_enter.push(procs),
                         (false, false) => group.placement.enter.push(procs),
                     }
                 }
-                Version::V2 if memory => {
-                    for c in controllers.iter().filter(|c| **c != Controller::Memory) {
+                Version::V2 if controllers.iter().any(|c| c.program_only()) => {
+                    let (own, shared): (Vec<Controller>, Vec<Controller>) =
+                        controllers.iter().partition(|c| c.program_only());
+                    for c in &shared {
                         apply(&dir, version, *c, limits)?;
                     }
-                    write(&dir, "cgroup.subtree_control", "+memory")?;
+                    let enable: Vec<String> = own.iter().map(|c| format!("+{}", c.name())).collect();
+                    write(&dir, "cgroup.subtree_control", &enable.join(" "))?;
                     let (init, program) = (dir.join("init"), dir.join("program"));
                     for d in [&init, &program] {
                         mkdir(d)?;
                         group.dirs.push((version, d.clone(), Vec::new()));
                     }
-                    apply(&program, version, Controller::Memory, limits)?;
-                    group.dirs.last_mut().expect("just pushed").2.push(Controller::Memory);
+                    for c in &own {
+                        apply(&program, version, *c, limits)?;
+                    }
+                    group.dirs.last_mut().expect("just pushed").2.extend(own);
                     group.placement.start_in = Some(init);
                     group.placement.program = Some(program.join("cgroup.procs"));
                 }
@@ -565,18 +579,17 @@ fn check_parent(dir: &Path, parent: &Parent, _version: Version) -> Result<()> {
 
 /// Creates the default parent when missing and readies it for groups below: on v1
 /// cpuset, fill its CPUs and memory nodes; on v2, enable the controllers for its
-/// children.
-fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[Controller]) -> Result<()> {
-    if parent.create {
-        match std::fs::create_dir(dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+/// children. Returns whether it made the parent just now.
+fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[Controller]) -> Result<bool> {
+    let made = parent.create
+        && match std::fs::create_dir(dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
             Err(e) => return Err(io_error("mkdir", dir, e)),
-        }
-    }
+        };
     match version {
-        Version::V1 if controllers.contains(&Controller::Cpuset) => cpuset::inherit_v1(dir),
-        Version::V1 => Ok(()),
+        Version::V1 if controllers.contains(&Controller::Cpuset) => cpuset::inherit_v1(dir)?,
+        Version::V1 => {}
         Version::V2 => {
             let enabled = read_string(dir, "cgroup.subtree_control").unwrap_or_default();
             let missing: Vec<String> = controllers
@@ -584,20 +597,20 @@ fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[
                 .filter(|c| !enabled.split_whitespace().any(|e| e == c.name()))
                 .map(|c| format!("+{}", c.name()))
                 .collect();
-            if missing.is_empty() {
-                return Ok(());
+            if !missing.is_empty() {
+                write(dir, "cgroup.subtree_control", &missing.join(" ")).map_err(|_| Error::Unsupported {
+                    feature: "cgroup limits",
+                    reason: format!(
+                        "cannot enable {} in {}: the controllers must be enabled in the parent's parent \
+                         (cgroup.subtree_control) first",
+                        missing.join(" "),
+                        dir.join("cgroup.subtree_control").display()
+                    ),
+                })?;
             }
-            write(dir, "cgroup.subtree_control", &missing.join(" ")).map_err(|_| Error::Unsupported {
-                feature: "cgroup limits",
-                reason: format!(
-                    "cannot enable {} in {}: the controllers must be enabled in the parent's parent \
-                     (cgroup.subtree_control) first",
-                    missing.join(" "),
-                    dir.join("cgroup.subtree_control").display()
-                ),
-            })
         }
     }
+    Ok(made)
 }
 
 /// Kills whatever is still in the group and removes it, retrying while the kernel
@@ -699,11 +712,12 @@ fn collect_stale(parent_dir: &Path) -> usize {
     removed
 }
 
-/// Collects stale groups under `parent_dir` the first time this process uses it.
-fn collect_stale_once(parent_dir: &Path) {
+/// Collects stale groups under `parent_dir` the first time this process uses it,
+/// if `look` (else only notes the first use).
+fn collect_stale_once(parent_dir: &Path, look: bool) {
     static DONE: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
     let first = DONE.lock().map(|mut d| d.get_or_insert_with(HashSet::new).insert(parent_dir.to_path_buf()));
-    if first.unwrap_or(false) {
+    if first.unwrap_or(false) && look {
         collect_stale(parent_dir);
     }
 }
