@@ -13,7 +13,8 @@
 //! the init program's memfd may not be executed (`vm.memfd_noexec = 2`) and on
 //! architectures other than x86-64, to test that path here; `einval:network`
 //! makes the helper that makes the network namespace fail, so that the init makes
-//! it itself (`child::netns`).
+//! it itself (`child::netns`); `einval:cgroup` makes the supervisor's step after
+//! it made the v1 groups (after the clone) fail (`spawn::make_groups`).
 
 use crate::error::Stage;
 

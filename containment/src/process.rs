@@ -252,6 +252,12 @@ impl Child {
         }
     }
 
+    /// Gives the child its group, made after the clone (removed when the child is
+    /// dropped, after the sandbox is killed and reaped).
+    pub(crate) fn set_group(&mut self, group: Group) -> &Group {
+        self.group.insert(group)
+    }
+
     /// The host pid of the sandbox's init (PID 1 inside), which holds the sandbox:
     /// signals sent to it are forwarded to the program.
     pub fn pid(&self) -> u32 {

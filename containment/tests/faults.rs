@@ -20,11 +20,12 @@
 //! helper, and where the helper's cgroups and leases went.
 //!
 //! What each fault does:
-//! - `supervisor:<cgroup|clone|sync|network>`: the helper dies of SIGKILL and spawn
+//! - `supervisor:<clone|sync|cgroup|network>`: the helper dies of SIGKILL and spawn
 //!   never returns. The sandbox's init (if it was made) exits on its own; the
-//!   helper's cgroups stay behind, empty, until the next supervisor process's first
-//!   spawn collects them (checked), or [`containment::gc`] (checked); its lease files
-//!   stay on disk, held by nobody.
+//!   helper's cgroups (v1 groups are made after `sync`, v2 groups before the clone)
+//!   stay behind, empty, until the next supervisor process's first spawn collects
+//!   them (checked), or [`containment::gc`] (checked); its lease files stay on disk,
+//!   held by nobody.
 //! - `init:<sync|mount|hostname|fork|exec>`: spawn returns
 //!   [`Error::InitDied`] (or [`Error::Setup`]) and leaves nothing.
 //! - `program:<setsid|capabilities|close-fds>`: the program's process exits with
@@ -40,6 +41,7 @@
 //!
 //! The tests hold `common::serial()`: they count this process's children.
 
+mod cgroups;
 mod common;
 
 use std::collections::BTreeSet;
@@ -245,6 +247,11 @@ fn host_interfaces() -> BTreeSet<String> {
 
 /// The groups that the sandboxes of process `pid` have (named `<pid>.<start>.<n>`)
 /// under the default parent of every hierarchy.
+/// Whether this host's limits are on cgroup v2.
+fn v2_host() -> bool {
+    cgroups::Layout::detect().is_some_and(|l| l.is_v2())
+}
+
 fn cgroups_of(pid: u32) -> Vec<PathBuf> {
     let prefix = format!("{pid}.");
     let root = Path::new("/sys/fs/cgroup");
@@ -476,9 +483,12 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
                     use std::os::unix::process::ExitStatusExt;
                     assert_eq!(case.status.signal(), Some(libc::SIGKILL), "{what}: the helper {}", case.status);
                     assert!(r.init.is_none() && r.error.is_none() && !r.done, "{what}: spawn returned: {r:?}");
-                    // The group was made before the fault; it is left behind,
+                    // Where the group was made before the fault, it is left behind,
                     // empty, and the next supervisor process's first spawn removes it.
-                    assert!(!case.stale_cgroups.is_empty(), "{what}: no cgroup of the killed supervisor");
+                    // v1 groups are made after the clone and the id maps (see
+                    // `spawn::make_groups`); v2 groups before the clone.
+                    let made = matches!(stage, "cgroup" | "network") || v2_host();
+                    assert_eq!(!case.stale_cgroups.is_empty(), made, "{what}: the killed supervisor's cgroups");
                     let next = run_case(None, false);
                     assert!(next.status.success(), "{what}: the next supervisor: {}", next.status);
                     assert_eq!(next.stale_cgroups, Vec::<PathBuf>::new(), "{what}: the next supervisor's cgroups");
@@ -569,7 +579,7 @@ fn the_program_dying_at_each_stage() {
 fn gc_collects_the_groups_of_a_killed_supervisor() {
     require_root!();
     let _serial = common::serial();
-    let case = run_case(Some("supervisor:clone"), false);
+    let case = run_case(Some("supervisor:cgroup"), false);
     println!("{}", case.summary());
     assert!(!case.stale_cgroups.is_empty(), "no cgroup of the killed supervisor");
     let removed = containment::gc(&[]).expect("gc");
@@ -870,4 +880,43 @@ fn where_the_network_helper_fails_the_init_makes_the_namespace() {
     let (inside, host) = (value("net").expect("the sandbox's namespace"), value("host").expect("the host's"));
     assert!(inside.starts_with("net:[") && inside != host, "{stdout}");
     assert!(stdout.lines().any(|l| l.contains(": lo: <LOOPBACK,UP,LOWER_UP>")), "lo is not up: {stdout}");
+}
+
+/// Set in the environment of the helper of the next test.
+const GROUPS_FAIL: &str = "CTMTEST_FAULT_GROUPS_FAIL";
+
+/// The supervisor's step after it made the v1 groups, after the clone, failing
+/// (forced by `einval:cgroup`): spawn returns that error, the init (started
+/// already, building the root meanwhile) is killed and reaped, and the groups are
+/// removed; the next spawn works.
+#[test]
+fn where_a_step_after_the_groups_are_made_fails_nothing_is_left() {
+    if std::env::var_os(GROUPS_FAIL).is_some() {
+        let sandbox = Sandbox::new().memory("64M".parse::<MemoryLimit>().expect("size")).pids(32);
+        match sandbox.command("/bin/true").stdin(Stdio::null()).status() {
+            Err(e) => println!("error={e:?}"),
+            Ok(o) => println!("status={:?}", o.status),
+        }
+        // The init was this thread's child: reaped if none is left.
+        match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+            Err(nix::errno::Errno::ECHILD) => println!("children=none"),
+            other => println!("children={other:?}"),
+        }
+        return;
+    }
+    require_root!();
+    let _serial = common::serial();
+    let test = "where_a_step_after_the_groups_are_made_fails_nothing_is_left";
+    if v2_host() {
+        // v2 groups are made before the clone; the step is not reached.
+        let (_, stdout) = run_test_as_helper(test, GROUPS_FAIL, Some("einval:cgroup"));
+        expect_lines(&stdout, &["status=Exited(0)", "children=none"]);
+        return;
+    }
+    let (pid, stdout) = run_test_as_helper(test, GROUPS_FAIL, Some("einval:cgroup"));
+    assert!(stdout.contains("error=Os") && stdout.contains("EINVAL"), "{stdout}");
+    expect_lines(&stdout, &["children=none"]);
+    assert_eq!(cgroups_of(pid), Vec::<PathBuf>::new(), "the failed sandbox's groups are left");
+    let (_, stdout) = run_test_as_helper(test, GROUPS_FAIL, None);
+    expect_lines(&stdout, &["status=Exited(0)", "children=none"]);
 }

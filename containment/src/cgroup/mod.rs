@@ -7,6 +7,7 @@
 //! its own; on v1 each writes `0` to its groups' `tasks` files, through descriptors
 //! the supervisor opened (see [`Entry`]).
 
+mod blueprint;
 mod cpu;
 mod cpuset;
 mod detect;
@@ -18,7 +19,6 @@ use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use nix::errno::Errno;
 use crate::error::{Error, Result, ValueKind};
 use crate::resource::{CpuSet, MemoryLimit};
 
+pub(crate) use blueprint::Blueprint;
 pub(crate) use memory::Stats as MemoryStats;
 
 /// The OOM kills of a memory group seen since a start point: what a program run in
@@ -321,139 +322,7 @@ impl Placement {
     }
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
 impl Group {
-    /// Checks `limits` against the host, then creates the group and writes its
-    /// limits. Nothing is left behind on error.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] when a controller is not mounted or not delegated;
-    /// [`Error::CgroupParent`] when the parent is missing or not writable;
-    /// [`Error::InvalidValue`] for CPUs outside the parent's set; [`Error::Os`] when
-    /// creating or writing fails.
-    pub fn create(limits: &Limits, parent: &Parent, named: Option<&str>) -> Result<Group> {
-        let h = detect::hierarchies();
-        let mut by_mount: Vec<(Version, PathBuf, Vec<Controller>)> = Vec::new();
-        for c in limits.controllers() {
-            if c == Controller::Cpuacct {
-                // Accounting is a bonus: skipped on v2 (cpu.stat is in every group), when
-                // not mounted, or when a given parent has no cpuacct directory (rusage then).
-                match h.get(c) {
-                    Some(loc) if parent.create || loc.mount.join(&parent.rel).is_dir() => {}
-                    _ => continue,
-                }
-            }
-            let loc = h.get(c).ok_or_else(|| Error::Unsupported {
-                feature: "cgroup limits",
-                reason: format!("the {} controller is not mounted on this host", c.name()),
-            })?;
-            match by_mount.iter_mut().find(|(_, m, _)| *m == loc.mount) {
-                Some((_, _, cs)) => cs.push(c),
-                None => by_mount.push((loc.version, loc.mount.clone(), vec![c])),
-            }
-        }
-
-        // Check everything before creating anything.
-        for (version, mount, controllers) in &by_mount {
-            let dir = mount.join(&parent.rel);
-            check_parent(&dir, parent, *version)?;
-            if let (true, Some(cpus)) = (controllers.contains(&Controller::Cpuset), &limits.cpus) {
-                let existing = if dir.exists() { dir.clone() } else { mount.clone() };
-                if let Some(allowed) = cpuset::allowed(&existing, *version) {
-                    let outside = cpus.difference(&allowed);
-                    if !outside.is_empty() {
-                        let list = outside.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                        return Err(Error::invalid(
-                            ValueKind::CpuSet,
-                            cpus.to_string(),
-                            format!("CPUs {list} are not in the allowed set {allowed}"),
-                            "CPUs within the parent group's set",
-                        ));
-                    }
-                }
-            }
-        }
-
-        // A named sandbox's group is not its supervisor's: `gc` leaves it alone.
-        let name = match named {
-            Some(n) => format!("named-{n}"),
-            None => group_name(std::process::id(), own_start_time(), SEQ.fetch_add(1, Ordering::Relaxed)),
-        };
-        let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None, prune: Vec::new() };
-        for (version, mount, controllers) in by_mount {
-            let parent_dir = mount.join(&parent.rel);
-            let made = prepare_parent(&parent_dir, parent, version, &controllers)?;
-            // A parent just made holds nothing stale: no need to look.
-            collect_stale_once(&parent_dir, !made);
-            let dir = parent_dir.join(&name);
-            // Another supervisor may remove the default parent when it empties it
-            // between our making it and our group: make it again then.
-            let mut attempts = 0;
-            loop {
-                match mkdir(&dir) {
-                    Ok(()) => break,
-                    Err(Error::Os { errno: Errno::ENOENT, .. }) if parent.create && attempts < 8 => {
-                        attempts += 1;
-                        prepare_parent(&parent_dir, parent, version, &controllers)?;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            if parent.create && !group.prune.contains(&parent_dir) {
-                group.prune.push(parent_dir.clone());
-            }
-            group.dirs.push((version, dir.clone(), controllers.clone()));
-            let memory = controllers.contains(&Controller::Memory);
-            match version {
-                Version::V1 => {
-                    for c in &controllers {
-                        apply(&dir, version, *c, limits)?;
-                    }
-                    let procs = dir.join("tasks");
-                    match (memory, controllers.iter().any(|c| c.program_only())) {
-                        (true, _) => group.placement.program = Some(procs),
-                        (false, true) => group.placement.program_enter.push(procs),
-                        (false, false) => group.placement.enter.push(procs),
-                    }
-                }
-                Version::V2 if controllers.iter().any(|c| c.program_only()) => {
-                    let (own, shared): (Vec<Controller>, Vec<Controller>) =
-                        controllers.iter().partition(|c| c.program_only());
-                    for c in &shared {
-                        apply(&dir, version, *c, limits)?;
-                    }
-                    let enable: Vec<String> = own.iter().map(|c| format!("+{}", c.name())).collect();
-                    write(&dir, "cgroup.subtree_control", &enable.join(" "))?;
-                    let (init, program) = (dir.join("init"), dir.join("program"));
-                    for d in [&init, &program] {
-                        mkdir(d)?;
-                        group.dirs.push((version, d.clone(), Vec::new()));
-                    }
-                    for c in &own {
-                        apply(&program, version, *c, limits)?;
-                    }
-                    group.dirs.last_mut().expect("just pushed").2.extend(own);
-                    group.placement.start_in = Some(init);
-                    group.placement.program = Some(program.join("cgroup.procs"));
-                }
-                Version::V2 => {
-                    for c in &controllers {
-                        apply(&dir, version, *c, limits)?;
-                    }
-                    group.placement.start_in = Some(dir);
-                }
-            }
-        }
-        if let Some(dir) = &group.placement.start_in {
-            let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
-            let fd = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
-                .map_err(|e| Error::os_path("open", dir, e))?;
-            group.v2_fd = Some(fd);
-        }
-        Ok(group)
-    }
-
     /// Where the sandbox's processes go.
     pub fn placement(&self) -> &Placement {
         &self.placement
@@ -471,6 +340,17 @@ impl Group {
             files.push(common.join("cgroup.procs"));
         }
         for f in files {
+            std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
+        }
+        Ok(())
+    }
+
+    /// Lets `uid`/`gid` (the sandbox's root seen from the host) enter the v1 groups
+    /// by opening their `tasks` files itself: for a group made after the sandbox's
+    /// processes started, whose files they open by path (see `spawn::start`).
+    pub fn delegate_tasks(&self, uid: u32, gid: u32) -> Result<()> {
+        let v1 = self.dirs.iter().filter(|(v, _, _)| *v == Version::V1);
+        for f in v1.map(|(_, d, _)| d.join("tasks")) {
             std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
         }
         Ok(())
@@ -788,6 +668,7 @@ fn io_error(op: &'static str, path: &Path, e: std::io::Error) -> Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// A temporary directory standing in for a cgroup directory.
     pub(crate) struct TempDir(PathBuf);

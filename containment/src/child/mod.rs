@@ -232,6 +232,13 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         None => -1,
     };
 
+    if plan.groups_later {
+        // The supervisor has made the groups meanwhile (see `spawn::make_groups`).
+        wait_go(fds.sync)?;
+        for t in &plan.cgroup_enter_at {
+            enter_at(t)?;
+        }
+    }
     if netlink >= 0 {
         // The supervisor configures the bridge interface meanwhile.
         wait_go(fds.sync)?;
@@ -414,11 +421,21 @@ fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Enters a v1 group made after the clone: writes `0` (this thread, the process's
+/// only one) to its `tasks`, opened by path under its hierarchy's mount point.
+fn enter_at(t: &crate::spawn::plan::TasksAt) -> Result<(), Failure> {
+    let fd = sys::openat(t.dir, &t.rel, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, t.path)?;
+    let written = sys::write(fd, b"0");
+    sys::close(fd);
+    written.map(drop).at_path(Stage::Cgroup, t.path)
+}
+
 /// Closes this process's copies of the program's descriptors (0-2, their sources,
 /// its groups'): the program holds its own, or there is none, and a pipe the
 /// supervisor reads sees end-of-file only once every copy is closed.
 fn close_program_fds(plan: &Plan, fds: &ChildFds) {
     let groups = program_cgroup(plan).into_iter().chain(plan.program_enter.iter().map(|(fd, _)| *fd));
+    let groups = groups.chain(plan.cgroup_roots.iter().copied());
     for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(groups) {
         if fd >= 0 {
             sys::close(fd);

@@ -210,6 +210,9 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     for &(fd, path) in &plan.program_enter {
         sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
     }
+    for t in &plan.program_enter_at {
+        super::enter_at(t)?;
+    }
     if cgroup >= 0 && !shared.placed.get() {
         let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
         if plan.program_cgroup_dir {

@@ -38,6 +38,16 @@ impl CStringArray {
     }
 }
 
+/// A v1 group's `tasks` to enter, for a group made after the clone: the file
+/// relative to an `O_PATH` descriptor of its hierarchy's mount point, and its path's
+/// index in `fs.paths` (for errors).
+#[derive(Debug)]
+pub(crate) struct TasksAt {
+    pub dir: RawFd,
+    pub rel: CString,
+    pub path: i32,
+}
+
 /// Which running sandbox to join: its init's pidfd and the namespaces to enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Join {
@@ -89,6 +99,14 @@ pub(crate) struct Plan {
     /// Descriptors of the other v1 groups' `tasks` the program joins (the cpuset
     /// group), with their path's index in `fs.paths`.
     pub program_enter: Vec<(RawFd, i32)>,
+    /// Whether the v1 groups are made after the clone (see `spawn::start`): the
+    /// init waits for the supervisor's word that they exist, then it enters
+    /// `cgroup_enter_at`'s and the program `program_enter_at`'s.
+    pub groups_later: bool,
+    pub cgroup_enter_at: Vec<TasksAt>,
+    pub program_enter_at: Vec<TasksAt>,
+    /// The `O_PATH` descriptors of the hierarchies' mount points those are under.
+    pub cgroup_roots: Vec<RawFd>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -251,6 +269,10 @@ impl Plan {
             program_cgroup: None,
             program_cgroup_dir: false,
             program_enter: Vec::new(),
+            groups_later: false,
+            cgroup_enter_at: Vec::new(),
+            program_enter_at: Vec::new(),
+            cgroup_roots: Vec::new(),
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
