@@ -1,11 +1,14 @@
-//! cgroups, v1 and v2: one group per sandbox, created in the supervisor before the
-//! sandbox starts, read and removed after it ends.
+//! cgroups, v1 and v2: one group per sandbox, checked before the sandbox starts
+//! ([`Blueprint::check`]), made by the supervisor ([`Blueprint::make`]), read and
+//! removed after it ends.
 //!
 //! Each controller is a module with a function that applies its settings to a
-//! directory; the version is an enum dispatched once per controller. On v2 the init
-//! is placed in its group by `clone3(CLONE_INTO_CGROUP)`, and so is the program in
-//! its own; on v1 each writes `0` to its groups' `tasks` files, through descriptors
-//! the supervisor opened (see [`Entry`]).
+//! directory; the version is an enum dispatched once per controller. On v2 the
+//! group is made before the clone and the init is placed in it by `clone3(CLONE_INTO_CGROUP)`,
+//! and so is the program in its own. On v1 the group is made after the clone, while
+//! the init builds the root; then the init and the program each write `0` to their
+//! groups' `tasks` files, opened by path under each hierarchy's mount point (a
+//! joiner uses descriptors the supervisor opened, see [`Entry`]).
 
 mod blueprint;
 mod cpu;
