@@ -769,6 +769,76 @@ pub fn join_new_session_keyring() -> Result<(), Errno> {
     unsafe { raw!(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) }.map(drop)
 }
 
+/// The control buffer for up to [`FDS_MAX`] descriptors (`SCM_RIGHTS`), aligned
+/// for `cmsghdr`.
+#[repr(C, align(8))]
+struct FdsControl([u8; 64]);
+
+/// At most how many descriptors [`send_with_fds`] and [`recv_with_fds`] carry.
+pub const FDS_MAX: usize = 8;
+
+/// `sendmsg` of `buf` with `fds` (`SCM_RIGHTS`, at most [`FDS_MAX`]), never raising
+/// SIGPIPE. (Supervisor side.)
+pub fn send_with_fds(fd: RawFd, buf: &[u8], fds: &[RawFd]) -> Result<usize, Errno> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    if fds.len() > FDS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let iov = [std::io::IoSlice::new(buf)];
+    let cmsg = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &cmsg };
+    loop {
+        match sendmsg::<UnixAddr>(fd, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(Errno::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `recvmsg` of up to `buf.len()` bytes and up to `fds.len()` (at most [`FDS_MAX`])
+/// descriptors, received close-on-exec; returns how many bytes and how many
+/// descriptors came. Allocates nothing (the child side calls it).
+pub fn recv_with_fds(fd: RawFd, buf: &mut [u8], fds: &mut [RawFd]) -> Result<(usize, usize), Errno> {
+    let want = fds.len().min(FDS_MAX);
+    let mut control = FdsControl([0; 64]);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: `msghdr` is plain data, for which all zeroes is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE((want * 4) as libc::c_uint) } as usize;
+    let n = loop {
+        // SAFETY: `msg` points at `iov` (describing `buf`) and at `control`, which is
+        // at least `msg_controllen` bytes long (64 >= CMSG_SPACE(8 * 4) = 48); all
+        // outlive the call.
+        match unsafe { raw!(libc::SYS_recvmsg, fd, &mut msg as *mut libc::msghdr, libc::MSG_CMSG_CLOEXEC) } {
+            Err(Errno::EINTR) => continue,
+            r => break r? as usize,
+        }
+    };
+    let mut got = 0;
+    let header = std::mem::size_of::<libc::cmsghdr>();
+    if msg.msg_controllen >= header {
+        // SAFETY: the kernel wrote a `cmsghdr` at the start of `control` (it said
+        // `msg_controllen` bytes, at least a header); `control` is aligned for it.
+        let h = unsafe { std::ptr::read(control.0.as_ptr().cast::<libc::cmsghdr>()) };
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN only computes a size.
+            let data = h.cmsg_len as usize - unsafe { libc::CMSG_LEN(0) } as usize;
+            got = (data / 4).min(want);
+            // The descriptors follow the header (CMSG_DATA: the header's aligned size).
+            let start = header;
+            for (i, slot) in fds.iter_mut().take(got).enumerate() {
+                let at = start + i * 4;
+                *slot = i32::from_ne_bytes([control.0[at], control.0[at + 1], control.0[at + 2], control.0[at + 3]]);
+            }
+        }
+    }
+    Ok((n, got))
+}
+
 /// `send(fd, buf, len, MSG_NOSIGNAL)`, retried on `EINTR`: a closed peer gives
 /// `EPIPE`, never SIGPIPE.
 pub fn send_nosignal(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {

@@ -685,3 +685,42 @@ fn a_cpu_weight_is_accepted_and_written() {
     assert_eq!(o.status, ExitStatus::Exited(0), "{o:?}");
     parent.assert_empty();
 }
+
+/// Set in the environment of the helper of the next test: the cgroup parent.
+const UMASK_HELPER_ENV: &str = "CTM_LIMITS_UMASK_HELPER_PARENT";
+
+/// A supervisor whose umask lets no one else into the directories it makes (077, as
+/// on hardened hosts and services with `UMask=0077`): the sandbox's processes, which
+/// run as another host user in their user namespace, still enter their groups (the
+/// supervisor hands them the files, it does not let them look the files up).
+#[test]
+fn a_supervisor_with_umask_077_still_places_its_sandbox() {
+    if let Some(parent) = std::env::var_os(UMASK_HELPER_ENV) {
+        // SAFETY: umask only sets this process's mask.
+        unsafe { libc::umask(0o077) };
+        let sandbox = Sandbox::new().memory(mem("64M")).pids(16).cpus("0".parse().unwrap());
+        let out = sandbox
+            .cgroup_parent(parent.to_str().unwrap())
+            .command("/bin/sh")
+            .args(["-c", "grep Cpus_allowed_list /proc/self/status"])
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(o) => println!("status={:?} {}", o.status, text(&o.stdout).trim()),
+            Err(e) => println!("error={e:?}"),
+        }
+        return;
+    }
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_supervisor_with_umask_077_still_places_its_sandbox", "--nocapture", "--test-threads=1"])
+        .env(UMASK_HELPER_ENV, parent.rel())
+        .stdin(StdStdio::null())
+        .output()
+        .expect("run the helper");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("status=Exited(0) Cpus_allowed_list:\t0"), "{stdout}");
+    parent.assert_empty();
+}

@@ -69,6 +69,11 @@ impl Blueprint {
         for (version, mount, controllers) in &by_mount {
             let dir = mount.join(&parent.rel);
             check_parent(&dir, parent, *version)?;
+            if dir.is_dir() {
+                // Here, before the sandbox starts (removing a stale group may wait
+                // for its processes to exit), the first time this process uses it.
+                collect_stale_once(&dir, true);
+            }
             if let (true, Some(cpus)) = (controllers.contains(&Controller::Cpuset), &limits.cpus) {
                 let existing = if dir.exists() { dir.clone() } else { mount.clone() };
                 if let Some(allowed) = cpuset::allowed(&existing, *version) {
@@ -126,9 +131,9 @@ impl Blueprint {
         let mut group = Group { dirs: Vec::new(), placement: Placement::default(), v2_fd: None, prune: Vec::new() };
         for (version, mount, controllers) in by_mount {
             let parent_dir = mount.join(&parent.rel);
-            let made = prepare_parent(&parent_dir, &parent, version, &controllers)?;
-            // A parent just made holds nothing stale: no need to look.
-            collect_stale_once(&parent_dir, !made);
+            prepare_parent(&parent_dir, &parent, version, &controllers)?;
+            // Looked at in `check` if it existed; one made since holds nothing stale.
+            collect_stale_once(&parent_dir, false);
             let dir = parent_dir.join(&name);
             // Another supervisor may remove the default parent when it empties it
             // between our making it and our group: make it again then.

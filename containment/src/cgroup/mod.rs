@@ -7,8 +7,9 @@
 //! group is made before the clone and the init is placed in it by `clone3(CLONE_INTO_CGROUP)`,
 //! and so is the program in its own. On v1 the group is made after the clone, while
 //! the init builds the root; then the init and the program each write `0` to their
-//! groups' `tasks` files, opened by path under each hierarchy's mount point (a
-//! joiner uses descriptors the supervisor opened, see [`Entry`]).
+//! groups' `tasks` files, through descriptors the supervisor opened and sent to
+//! the init with its go-ahead (a joiner's are opened before its clone, see
+//! [`Entry`]). A group with hierarchies of both versions is made before the clone.
 
 mod blueprint;
 mod cpu;
@@ -348,17 +349,6 @@ impl Group {
         Ok(())
     }
 
-    /// Lets `uid`/`gid` (the sandbox's root seen from the host) enter the v1 groups
-    /// by opening their `tasks` files itself: for a group made after the sandbox's
-    /// processes started, whose files they open by path (see `spawn::start`).
-    pub fn delegate_tasks(&self, uid: u32, gid: u32) -> Result<()> {
-        let v1 = self.dirs.iter().filter(|(v, _, _)| *v == Version::V1);
-        for f in v1.map(|(_, d, _)| d.join("tasks")) {
-            std::os::unix::fs::chown(&f, Some(uid), Some(gid)).map_err(|e| io_error("chown", &f, e))?;
-        }
-        Ok(())
-    }
-
     /// Checks that `parent` exists in some hierarchy of this host.
     ///
     /// # Errors
@@ -462,14 +452,15 @@ fn check_parent(dir: &Path, parent: &Parent, _version: Version) -> Result<()> {
 
 /// Creates the default parent when missing and readies it for groups below: on v1
 /// cpuset, fill its CPUs and memory nodes; on v2, enable the controllers for its
-/// children. Returns whether it made the parent just now.
-fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[Controller]) -> Result<bool> {
-    let made = parent.create
-        && match std::fs::create_dir(dir) {
-            Ok(()) => true,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
+/// children.
+fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[Controller]) -> Result<()> {
+    if parent.create {
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io_error("mkdir", dir, e)),
-        };
+        }
+    }
     match version {
         Version::V1 if controllers.contains(&Controller::Cpuset) => cpuset::inherit_v1(dir)?,
         Version::V1 => {}
@@ -493,7 +484,7 @@ fn prepare_parent(dir: &Path, parent: &Parent, version: Version, controllers: &[
             }
         }
     }
-    Ok(made)
+    Ok(())
 }
 
 /// Kills whatever is still in the group and removes it, retrying while the kernel

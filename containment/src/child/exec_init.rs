@@ -18,7 +18,8 @@ use crate::spawn::plan::Plan;
 use crate::sys;
 
 /// Starts the program (if the sandbox has one; as `program_pid` in its PID
-/// namespace unless 0, see [`program::start_gated`]) and executes the init program;
+/// namespace unless 0, see [`program::start_gated`]; entering the groups of
+/// `later` too) and executes the init program;
 /// returns only on failure, with the program's process gone.
 pub(super) fn finish(
     plan: &Plan,
@@ -27,6 +28,7 @@ pub(super) fn finish(
     signals: RawFd,
     timer: RawFd,
     program_pid: libc::pid_t,
+    later: &[(RawFd, i32)],
 ) -> Result<Never, Failure> {
     let (gate, check) = match plan.start_program {
         true => program::gate_pipes()?,
@@ -38,6 +40,7 @@ pub(super) fn finish(
         plan,
         fds,
         cgroup: program_cgroup(plan).unwrap_or(-1),
+        later,
         placed: Cell::new(plan.program_cgroup_dir && program_cgroup(plan).is_some()),
         failure: Cell::new(None),
         reached_exec: Cell::new(false),
@@ -54,7 +57,7 @@ pub(super) fn finish(
         false => NO_PROGRAM,
     };
     // The program's process has its own copies.
-    close_program_fds(plan, fds);
+    close_program_fds(plan, fds, later);
     let failed = |errno| {
         if pid != NO_PROGRAM {
             let _ = sys::kill(pid, libc::SIGKILL);

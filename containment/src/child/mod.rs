@@ -24,7 +24,7 @@ use nix::errno::Errno;
 use crate::error::Stage;
 use crate::fault::{self, Who};
 use crate::report::Record;
-use crate::spawn::plan::Plan;
+use crate::spawn::plan::{Plan, MAX_LATER};
 use crate::sys;
 
 /// Path index meaning "the working directory" in a failure.
@@ -232,13 +232,11 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         None => -1,
     };
 
-    if plan.groups_later {
+    let later = match plan.groups_later {
         // The supervisor has made the groups meanwhile (see `spawn::make_groups`).
-        wait_go(fds.sync)?;
-        for t in &plan.cgroup_enter_at {
-            enter_at(t)?;
-        }
-    }
+        true => enter_later_groups(plan, fds.sync)?,
+        false => LaterFds::NONE,
+    };
     if netlink >= 0 {
         // The supervisor configures the bridge interface meanwhile.
         wait_go(fds.sync)?;
@@ -254,14 +252,14 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
 
     fault::at(plan.fault, Who::Init, Stage::Fork);
     if let Some(launch) = launch {
-        return exec_init::finish(plan, fds, launch, signals, timer, program_pid);
+        return exec_init::finish(plan, fds, launch, signals, timer, program_pid, later.fds());
     }
     let pid = if plan.start_program {
-        start_program(plan, fds)?
+        start_program(plan, fds, later.fds())?
     } else {
         // No program to hand them to: keep none of the supervisor's descriptors
         // (a pipe it reads would never see end-of-file otherwise).
-        close_program_fds(plan, fds);
+        close_program_fds(plan, fds, later.fds());
         NO_PROGRAM
     };
     fault::at(plan.fault, Who::Init, Stage::Exec);
@@ -274,13 +272,15 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
 /// The program's pid when there is none (a sandbox started without a program).
 const NO_PROGRAM: libc::pid_t = -1;
 
-/// Starts the program's process and returns its pid once it called `execve`.
-fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
+/// Starts the program's process and returns its pid once it called `execve`;
+/// `later`: the groups made after the clone it enters (see [`LaterFds`]).
+fn start_program(plan: &Plan, fds: &ChildFds, later: &[(RawFd, i32)]) -> Result<libc::pid_t, Failure> {
     let cgroup = program_cgroup(plan).unwrap_or(-1);
     let shared = program::Shared {
         plan,
         fds,
         cgroup,
+        later,
         placed: Cell::new(false),
         failure: Cell::new(None),
         reached_exec: Cell::new(false),
@@ -299,7 +299,7 @@ fn start_program(plan: &Plan, fds: &ChildFds) -> Result<libc::pid_t, Failure> {
     }
     // The program holds its descriptors now; this process keeps none of them, so
     // pipes see end-of-file when the program closes them.
-    close_program_fds(plan, fds);
+    close_program_fds(plan, fds, later);
     Ok(pid)
 }
 
@@ -330,9 +330,9 @@ fn join(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
     }
     let signals = sys::signalfd(&sys::sigset(true)).at(Stage::InitSignals)?;
     if let Some(launch) = launch {
-        return exec_init::finish(plan, fds, launch, signals, -1, 0);
+        return exec_init::finish(plan, fds, launch, signals, -1, 0, &[]);
     }
-    let pid = start_program(plan, fds)?;
+    let pid = start_program(plan, fds, &[])?;
     report(fds.report, Record::started(pid));
     serve(pid, signals, -1, fds.report, fds.report)
 }
@@ -408,10 +408,12 @@ fn lo_up_socket(request: &[u8]) -> Result<RawFd, Errno> {
     }
 }
 
-/// Joins the v1 cgroups (v2 placed the init with `CLONE_INTO_CGROUP`): writes `0`
-/// (this process, whose only thread this is) to each group's `tasks`, through the
-/// descriptors the supervisor opened, and closes them. The memory group and the
-/// cgroup namespace are the program's business.
+/// Joins the v1 cgroups made before the clone (a joiner's, or a group with v2
+/// hierarchies too; v2 placed the init with `CLONE_INTO_CGROUP`): writes `0` (this
+/// process, whose only thread this is) to each group's `tasks`, through the
+/// descriptors the supervisor opened, and closes them. The memory and cpuset groups
+/// and the cgroup namespace are the program's business. (Groups made after the
+/// clone: [`enter_later_groups`].)
 fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
     for &(fd, path) in &plan.cgroup_enter {
         let written = sys::write(fd, b"0");
@@ -421,21 +423,58 @@ fn join_cgroups(plan: &Plan) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Enters a v1 group made after the clone: writes `0` (this thread, the process's
-/// only one) to its `tasks`, opened by path under its hierarchy's mount point.
-fn enter_at(t: &crate::spawn::plan::TasksAt) -> Result<(), Failure> {
-    let fd = sys::openat(t.dir, &t.rel, libc::O_WRONLY | libc::O_CLOEXEC, 0).at_path(Stage::Cgroup, t.path)?;
-    let written = sys::write(fd, b"0");
-    sys::close(fd);
-    written.map(drop).at_path(Stage::Cgroup, t.path)
+/// The descriptors of the groups made after the clone that the program enters
+/// (see `Plan::later_tasks`), with their paths' indices, in this process's frame.
+#[derive(Clone, Copy)]
+struct LaterFds {
+    fds: [(RawFd, i32); MAX_LATER],
+    n: usize,
+}
+
+impl LaterFds {
+    const NONE: LaterFds = LaterFds { fds: [(-1, 0); MAX_LATER], n: 0 };
+
+    fn fds(&self) -> &[(RawFd, i32)] {
+        &self.fds[..self.n]
+    }
+}
+
+/// Waits for the supervisor's go-ahead that the groups made after the clone exist
+/// (`spawn::make_groups`), which brings a descriptor of each `tasks` file of
+/// `plan.later_tasks`: enters the init's groups (writes `0`: this thread, the
+/// process's only one) and returns the program's. Exits quietly if the
+/// supervisor gave up on the sandbox.
+fn enter_later_groups(plan: &Plan, sync: RawFd) -> Result<LaterFds, Failure> {
+    let mut byte = [0u8; 1];
+    let mut got = [-1; MAX_LATER];
+    let want = plan.later_tasks.len().min(MAX_LATER);
+    let (n, count) = sys::recv_with_fds(sync, &mut byte, &mut got[..want]).at(Stage::Sync)?;
+    if n == 0 {
+        sys::exit_now(1);
+    }
+    if count != plan.later_tasks.len() {
+        return Err(Failure { stage: Stage::Cgroup, errno: Errno::EPROTO, path: crate::report::NO_PATH });
+    }
+    let mut program = LaterFds::NONE;
+    for (t, &fd) in plan.later_tasks.iter().zip(&got) {
+        if t.program {
+            program.fds[program.n] = (fd, t.path);
+            program.n += 1;
+        } else {
+            let written = sys::write(fd, b"0");
+            sys::close(fd);
+            written.at_path(Stage::Cgroup, t.path)?;
+        }
+    }
+    Ok(program)
 }
 
 /// Closes this process's copies of the program's descriptors (0-2, their sources,
 /// its groups'): the program holds its own, or there is none, and a pipe the
 /// supervisor reads sees end-of-file only once every copy is closed.
-fn close_program_fds(plan: &Plan, fds: &ChildFds) {
+fn close_program_fds(plan: &Plan, fds: &ChildFds, later: &[(RawFd, i32)]) {
     let groups = program_cgroup(plan).into_iter().chain(plan.program_enter.iter().map(|(fd, _)| *fd));
-    let groups = groups.chain(plan.cgroup_roots.iter().copied());
+    let groups = groups.chain(later.iter().map(|(fd, _)| *fd));
     for fd in [0, 1, 2].into_iter().chain(fds.stdio).chain(groups) {
         if fd >= 0 {
             sys::close(fd);

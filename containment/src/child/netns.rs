@@ -8,8 +8,8 @@
 //! helper (a child of the init, so in the sandbox's user namespace, which then
 //! owns the network namespace; sharing the init's memory and descriptor table; on
 //! the program's stack, which nothing uses until the init starts the program), it
-//! runs beside the supervisor writing the id maps and the init joining its cgroups
-//! and mounting the root. The helper leaves a descriptor of the namespace in the
+//! runs beside the supervisor writing the id maps (and making the v1 groups) and
+//! the init mounting the root. The helper leaves a descriptor of the namespace in the
 //! descriptor table it shares with the init and exits; the init reaps it and joins
 //! the namespace (`setns`) before it starts the program, which is still the
 //! namespace's PID 2 (started with `clone3`'s `set_tid`).

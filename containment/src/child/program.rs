@@ -30,8 +30,12 @@ pub(super) struct Shared<'a> {
     pub fds: &'a ChildFds,
     /// The descriptor by which the program enters its group (the memory group's
     /// `tasks` on v1, the `program` group's directory on v2), opened by the
-    /// supervisor, or -1.
+    /// supervisor before the clone, or -1 (also where the groups are made after
+    /// the clone: then they are in `later`).
     pub cgroup: RawFd,
+    /// The `tasks` of the v1 groups made after the clone that the program enters
+    /// (the memory and cpuset groups), with their paths' indices.
+    pub later: &'a [(RawFd, i32)],
     /// Set when the program was started in its group (v2, `CLONE_INTO_CGROUP`), so
     /// it has no move to make.
     pub placed: Cell<bool>,
@@ -210,8 +214,8 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     for &(fd, path) in &plan.program_enter {
         sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
     }
-    for t in &plan.program_enter_at {
-        super::enter_at(t)?;
+    for &(fd, path) in shared.later {
+        sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
     }
     if cgroup >= 0 && !shared.placed.get() {
         let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);

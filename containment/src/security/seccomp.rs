@@ -313,15 +313,20 @@ pub(crate) fn compile(policy: &Seccomp) -> Result<Vec<BpfProgram>> {
     let rules = rules(policy)?;
     let ruled: Vec<(u32, bool)> = rules.iter().map(|(nr, r)| (*nr as u32, r.is_empty())).collect();
     // seccompiler writes the rules that look at arguments; the search returns
-    // EPERM itself for the numbers denied as a whole.
-    let by_args = rules.into_iter().filter(|(_, r)| !r.is_empty()).collect();
+    // EPERM itself for the numbers denied as a whole. The search runs for x86-64
+    // numbers only (the prefix sends every other architecture to seccompiler's
+    // rules): built for another architecture, seccompiler writes them all.
+    let native_search = cfg!(target_arch = "x86_64");
+    let by_args = rules.into_iter().filter(|(_, r)| !native_search || !r.is_empty()).collect();
     let by_args = SeccompFilter::new(by_args, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
         .map_err(|e| Error::InvalidConfig(format!("seccomp filter: {e}")))?;
     let by_args = BpfProgram::try_from(by_args).map_err(|e| Error::InvalidConfig(format!("seccomp: {e}")))?;
     // One program, installed with one system call: the checks seccompiler cannot
     // express and the search, then seccompiler's filter.
     let mut program = prefix(!policy.allow_user_namespaces);
-    program.extend(search(&ruled));
+    if native_search {
+        program.extend(search(&ruled));
+    }
     link_to_rules(&mut program);
     program.extend(by_args);
     Ok(vec![program])
@@ -548,6 +553,10 @@ mod program_tests {
             Seccomp::default().allow_user_namespaces(true),
             Seccomp::default().allow_ptrace(true).deny("io_uring_setup").deny("memfd_create"),
             Seccomp::default().allow_user_namespaces(true).allow_ptrace(true),
+            // Nothing left for seccompiler: ioctl denied as a whole, no clone rules.
+            Seccomp::default().allow_user_namespaces(true).deny("ioctl"),
+            // A whole-call deny where an argument rule would be.
+            Seccomp::default().deny("clone").deny("unshare"),
         ]
     }
 

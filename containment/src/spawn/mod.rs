@@ -87,7 +87,9 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     // On error the group is dropped here, which removes it.
     let entry = group.as_ref().map(|g| g.placement().open()).transpose()?.unwrap_or_default();
     plan_entry(&mut plan, &entry);
-    let roots = later.as_ref().map(|b| plan_entry_later(&mut plan, b)).transpose()?.unwrap_or_default();
+    if let Some(b) = &later {
+        plan_entry_later(&mut plan, b)?;
+    }
     if let (Some(g), Some(u)) = (&group, &plan.userns) {
         // On v2 the program is started in its group by the init, with the init's
         // credentials: the sandbox's root must be able to write there.
@@ -129,7 +131,6 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         .chain(trees.iter().map(|t| t.raw()))
         .chain(plan.lease_fds.iter().copied())
         .chain(entry_fds(&plan))
-        .chain(plan.cgroup_roots.iter().copied())
         .filter(|fd| *fd >= 0)
         .collect();
     plan.keep_fds.sort_unstable();
@@ -140,7 +141,6 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s))).map_err(clone_error)?;
     fault::at(plan.fault, Who::Supervisor, Stage::Clone);
     drop(entry);
-    drop(roots);
     drop(report_wr);
     io.close_child_ends();
     let go = sync.map(|(r, w)| {
@@ -166,11 +166,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         }
     }
     if let (Some(blueprint), Some(go)) = (later, go.as_ref()) {
-        let made = make_groups(&mut child, blueprint, &plan, root).and_then(|()| {
-            fault::at(plan.fault, Who::Supervisor, Stage::Cgroup);
-            send_go(go, b'c')
-        });
-        if let Err(e) = made {
+        if let Err(e) = make_groups(&mut child, blueprint, &plan, go) {
             return Err(root_cause(child, &plan, cmd, e));
         }
     }
@@ -324,22 +320,29 @@ fn cgroup_for(cmd: &Command, name: Option<&str>) -> Result<Option<Blueprint>> {
 }
 
 /// Makes the v1 groups of `blueprint` after the clone, while the init builds the
-/// root (it waits for the go-ahead that follows before its processes enter them),
-/// and gives them to `child`, which removes them. Making them took 0.3-0.7 ms
-/// (four groups, more where the default parents are made too) that the spawn
-/// waited for before the clone.
-fn make_groups(child: &mut Child, blueprint: Blueprint, plan: &Plan, root: bool) -> Result<()> {
+/// root, gives them to `child` (which removes them), and sends the init the
+/// go-ahead with a descriptor of each `tasks` file to enter, in the plan's order
+/// (`Plan::later_tasks`): the init and the program enter them before the program
+/// starts. Making them took 0.3-0.7 ms (four groups, more where the default
+/// parents are made too) that the spawn waited for before the clone.
+fn make_groups(child: &mut Child, blueprint: Blueprint, plan: &Plan, go: &std::os::fd::OwnedFd) -> Result<()> {
+    let files = blueprint.tasks_files();
     let group = blueprint.make()?;
-    let group = child.set_group(group);
+    child.set_group(group);
     if fault::einval(plan.fault, Stage::Cgroup) {
-        return Err(Error::os("chown", Errno::EINVAL));
+        return Err(Error::os("open", Errno::EINVAL));
     }
-    // In a user namespace the init and the program open the `tasks` files as the
-    // sandbox's root (the supervisor's own uid when it is not root).
-    match (&plan.userns, root) {
-        (Some(u), true) => group.delegate_tasks(u.root_outside(&u.uid), u.root_outside(&u.gid)),
-        _ => Ok(()),
-    }
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+    let opened = files
+        .iter()
+        .map(|f| {
+            let path = f.mount.join(&f.rel);
+            nix::fcntl::open(&path, flags, nix::sys::stat::Mode::empty()).map_err(|e| Error::os_path("open", path, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    fault::at(plan.fault, Who::Supervisor, Stage::Cgroup);
+    let raw: Vec<std::os::fd::RawFd> = opened.iter().map(|fd| fd.as_raw_fd()).collect();
+    sys::send_with_fds(go.as_raw_fd(), b"c", &raw).map(drop).map_err(|e| Error::os("sendmsg", e))
 }
 
 /// Tells the plan which descriptors the init (v1 groups) and the program enter
@@ -361,32 +364,18 @@ fn plan_entry(plan: &mut Plan, entry: &Entry) {
 }
 
 /// Tells the plan which `tasks` files the init and the program enter when the
-/// group is made after the clone: by path, under their hierarchy's mount point,
-/// opened here (`O_PATH`); those descriptors stay open until the clone.
-fn plan_entry_later(plan: &mut Plan, blueprint: &Blueprint) -> Result<Vec<std::os::fd::OwnedFd>> {
-    let mut roots: Vec<(PathBuf, std::os::fd::OwnedFd)> = Vec::new();
-    for f in blueprint.tasks_files() {
-        let dir = match roots.iter().find(|(m, _)| *m == f.mount) {
-            Some((_, fd)) => fd.as_raw_fd(),
-            None => {
-                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-                let fd = nix::fcntl::open(&f.mount, flags, nix::sys::stat::Mode::empty())
-                    .map_err(|e| Error::os_path("open", &f.mount, e))?;
-                roots.push((f.mount.clone(), fd));
-                roots.last().map_or(-1, |(_, fd)| fd.as_raw_fd())
-            }
-        };
+/// group is made after the clone, in the order their descriptors are sent.
+fn plan_entry_later(plan: &mut Plan, blueprint: &Blueprint) -> Result<()> {
+    let files = blueprint.tasks_files();
+    if files.len() > plan::MAX_LATER {
+        return Err(Error::InvalidConfig(format!("{} cgroup hierarchies to enter", files.len())));
+    }
+    for f in files {
         plan.fs.paths.push(f.mount.join(&f.rel));
-        let at =
-            plan::TasksAt { dir, rel: crate::mount::cstring_path(&f.rel)?, path: (plan.fs.paths.len() - 1) as i32 };
-        match f.program {
-            true => plan.program_enter_at.push(at),
-            false => plan.cgroup_enter_at.push(at),
-        }
+        plan.later_tasks.push(plan::LaterTasks { program: f.program, path: (plan.fs.paths.len() - 1) as i32 });
     }
     plan.groups_later = true;
-    plan.cgroup_roots = roots.iter().map(|(_, fd)| fd.as_raw_fd()).collect();
-    Ok(roots.into_iter().map(|(_, fd)| fd).collect())
+    Ok(())
 }
 
 /// The descriptors of [`plan_entry`], which the init keeps.

@@ -38,15 +38,18 @@ impl CStringArray {
     }
 }
 
-/// A v1 group's `tasks` to enter, for a group made after the clone: the file
-/// relative to an `O_PATH` descriptor of its hierarchy's mount point, and its path's
-/// index in `fs.paths` (for errors).
-#[derive(Debug)]
-pub(crate) struct TasksAt {
-    pub dir: RawFd,
-    pub rel: CString,
+/// A v1 group's `tasks` to enter, for a group made after the clone: whether the
+/// program enters it (else the init), and its path's index in `fs.paths` (for
+/// errors). Its descriptor comes with the supervisor's go-ahead.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LaterTasks {
+    pub program: bool,
     pub path: i32,
 }
+
+/// At most how many groups made after the clone a sandbox enters (one per v1
+/// hierarchy of the controllers containment uses).
+pub(crate) const MAX_LATER: usize = 8;
 
 /// Which running sandbox to join: its init's pidfd and the namespaces to enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +102,12 @@ pub(crate) struct Plan {
     /// Descriptors of the other v1 groups' `tasks` the program joins (the cpuset
     /// group), with their path's index in `fs.paths`.
     pub program_enter: Vec<(RawFd, i32)>,
-    /// Whether the v1 groups are made after the clone (see `spawn::start`): the
-    /// init waits for the supervisor's word that they exist, then it enters
-    /// `cgroup_enter_at`'s and the program `program_enter_at`'s.
+    /// Whether the v1 groups are made after the clone (see `spawn::make_groups`):
+    /// the init waits for the supervisor's go-ahead, which brings a descriptor of
+    /// each `tasks` file of `later_tasks`, in that order; it enters its own and
+    /// the program the others.
     pub groups_later: bool,
-    pub cgroup_enter_at: Vec<TasksAt>,
-    pub program_enter_at: Vec<TasksAt>,
-    /// The `O_PATH` descriptors of the hierarchies' mount points those are under.
-    pub cgroup_roots: Vec<RawFd>,
+    pub later_tasks: Vec<LaterTasks>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
     pub lo_up: Option<Vec<u8>>,
@@ -270,9 +271,7 @@ impl Plan {
             program_cgroup_dir: false,
             program_enter: Vec::new(),
             groups_later: false,
-            cgroup_enter_at: Vec::new(),
-            program_enter_at: Vec::new(),
-            cgroup_roots: Vec::new(),
+            later_tasks: Vec::new(),
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
