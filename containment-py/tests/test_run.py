@@ -422,3 +422,17 @@ def test_cgroup_parent() -> None:
         containment.run(["true"], memory="64M", cgroup_parent="no/such/parent")
     assert info.value.op == "cgroup parent" and info.value.errno == 2
     assert info.value.path == str(memory_hierarchy() / "no/such/parent")
+
+
+def test_a_host_without_standard_descriptors_still_spawns() -> None:
+    # A daemon may run with 0, 1 and 2 closed; the sandbox's own pipes must not
+    # take those numbers (spawning failed with EBADF at the init's setup).
+    script = (
+        "import os, containment\n"
+        "for fd in (0, 1, 2):\n"
+        "    os.close(fd)\n"
+        "r = containment.run(['/bin/sh', '-c', 'echo hi'], capture_output=True, memory='64M')\n"
+        "raise SystemExit(0 if (r.returncode, r.stdout) == (0, b'hi\\n') else 1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()

@@ -769,6 +769,14 @@ pub fn join_new_session_keyring() -> Result<(), Errno> {
     unsafe { raw!(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) }.map(drop)
 }
 
+/// Whether `fd` is an open descriptor of this process (`fcntl(F_GETFD)` does not
+/// fail with `EBADF`).
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    let flags = unsafe { raw!(libc::SYS_fcntl, fd, libc::F_GETFD) };
+    flags != Err(Errno::EBADF)
+}
+
 /// The control buffer for up to [`FDS_MAX`] descriptors (`SCM_RIGHTS`), aligned
 /// for `cmsghdr`.
 #[repr(C, align(8))]

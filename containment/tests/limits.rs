@@ -724,3 +724,60 @@ fn a_supervisor_with_umask_077_still_places_its_sandbox() {
     assert!(stdout.contains("status=Exited(0) Cpus_allowed_list:\t0"), "{stdout}");
     parent.assert_empty();
 }
+
+/// Set in the environment of the helper of the next test: the cgroup parent.
+const NO_STDIN_HELPER_ENV: &str = "CTM_LIMITS_NO_STDIN_HELPER_PARENT";
+
+/// A supervisor that runs with its descriptor 0 closed (a daemon's may be): the
+/// descriptors its sandbox enters its groups through can get the number 0, which
+/// connecting the program's standard input replaces; the program is in its groups
+/// all the same.
+#[test]
+fn a_supervisor_without_descriptor_0_still_places_its_program() {
+    if let Some(parent) = std::env::var_os(NO_STDIN_HELPER_ENV) {
+        // SAFETY: closes this helper process's descriptor 0, which nothing here uses.
+        unsafe { libc::close(0) };
+        let sandbox = Sandbox::new().memory(mem("64M")).pids(16).cpus("0".parse().unwrap());
+        for _ in 0..3 {
+            let out = sandbox
+                .clone()
+                .cgroup_parent(parent.to_str().unwrap())
+                .command("/bin/sh")
+                .args(["-c", "cat /proc/self/cgroup; grep Cpus_allowed_list /proc/self/status"])
+                .stdin(Stdio::null())
+                .output();
+            match out {
+                Ok(o) => println!("status={:?}\n{}", o.status, text(&o.stdout)),
+                Err(e) => println!("error={e:?}"),
+            }
+        }
+        return;
+    }
+    let layout = require_cgroups!();
+    let parent = TestParent::new(&layout);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_supervisor_without_descriptor_0_still_places_its_program",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(NO_STDIN_HELPER_ENV, parent.rel())
+        .stdin(StdStdio::null())
+        .output()
+        .expect("run the helper");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.matches("status=Exited(0)").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("Cpus_allowed_list:\t0\n").count(), 3, "{stdout}");
+    // Inside its cgroup namespace the program sees its own groups as the root: a
+    // program outside them would see the host's path to where it is.
+    let controllers: &[&str] = if layout.is_v2() { &[""] } else { &["memory", "cpuset"] };
+    for c in controllers {
+        let lines: Vec<&str> =
+            stdout.lines().filter(|l| l.split(':').nth(1).is_some_and(|cs| cs.split(',').any(|x| x == *c))).collect();
+        assert_eq!(lines.len(), 3, "{c}: {stdout}");
+        assert!(lines.iter().all(|l| l.ends_with(":/")), "{c}: {stdout}");
+    }
+    parent.assert_empty();
+}

@@ -197,6 +197,10 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     }
     fault::at(plan.fault, Who::Program, Stage::Setsid);
     sys::setsid().at(Stage::Setsid)?;
+    // Before connecting 0-2, which could replace a group's descriptor that landed
+    // there (in a host that runs with one of them closed), and before the rlimits,
+    // which could refuse the descriptor opened on v2.
+    enter_groups(shared, plan, cgroup)?;
     connect_stdio(fds).at(Stage::Stdio)?;
     // Handlers installed by the supervisor would be reset by execve, but ignored
     // signals (SIGPIPE in Rust and Python programs) would stay ignored.
@@ -208,27 +212,8 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     for (resource, soft, hard) in &plan.rlimits {
         sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
     }
-    // The cpuset and memory groups (which the init stays out of), then the cgroup
-    // namespace, rooted at the program's own groups; all need privileges dropped
-    // below.
-    for &(fd, path) in &plan.program_enter {
-        sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
-    }
-    for &(fd, path) in shared.later {
-        sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
-    }
-    if cgroup >= 0 && !shared.placed.get() {
-        let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
-        if plan.program_cgroup_dir {
-            let procs = sys::openat(cgroup, c"cgroup.procs", libc::O_WRONLY | libc::O_CLOEXEC, 0)
-                .at_path(Stage::Cgroup, path)?;
-            let written = sys::write(procs, b"0");
-            sys::close(procs);
-            written.at_path(Stage::Cgroup, path)?;
-        } else {
-            sys::write(cgroup, b"0").at_path(Stage::Cgroup, path)?;
-        }
-    }
+    // The cgroup namespace, rooted at the program's own groups (entered above);
+    // it needs privileges dropped below.
     sys::unshare(libc::CLONE_NEWCGROUP).at(Stage::Cgroup)?;
     fault::at(plan.fault, Who::Program, Stage::Capabilities);
     drop_privileges(plan, shared.dumpable)?;
@@ -288,6 +273,28 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
     }
     let errno = if seen_eacces && matches!(last, Errno::ENOENT | Errno::ENOTDIR) { Errno::EACCES } else { last };
     Err(Failure { stage: Stage::Exec, errno, path: PATH_PROGRAM })
+}
+
+/// Enters the program's own groups, which the init stays out of: the cpuset and
+/// memory groups (and on v2 the `program` group, unless it was started there).
+/// Entering them needs the privileges that are dropped later.
+fn enter_groups(shared: &Shared<'_>, plan: &Plan, cgroup: RawFd) -> Result<(), Failure> {
+    for &(fd, path) in plan.program_enter.iter().chain(shared.later) {
+        sys::write(fd, b"0").at_path(Stage::Cgroup, path)?;
+    }
+    if cgroup >= 0 && !shared.placed.get() {
+        let path = plan.program_cgroup.as_ref().map_or(crate::report::NO_PATH, |(_, p)| *p);
+        if plan.program_cgroup_dir {
+            let procs = sys::openat(cgroup, c"cgroup.procs", libc::O_WRONLY | libc::O_CLOEXEC, 0)
+                .at_path(Stage::Cgroup, path)?;
+            let written = sys::write(procs, b"0");
+            sys::close(procs);
+            written.at_path(Stage::Cgroup, path)?;
+        } else {
+            sys::write(cgroup, b"0").at_path(Stage::Cgroup, path)?;
+        }
+    }
+    Ok(())
 }
 
 /// Connects descriptors 0-2 to their sources. A source that is itself one of 0-2

@@ -61,6 +61,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
 
 /// Starts a new sandbox for `cmd`, as `how` says.
 pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Result<(Child, Started)> {
+    fill_standard_fds()?;
     let mut plan = Plan::compile(cmd)?;
     plan.start_program = how.program;
     plan.persist = how.persist;
@@ -393,6 +394,7 @@ fn namespaces_of(plan: &Plan) -> libc::c_int {
 /// Runs `cmd` in the running sandbox `target`: a joiner process enters its
 /// namespaces and cgroups and starts the program there.
 fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaults) -> Result<Child> {
+    fill_standard_fds()?;
     let mut plan = Plan::compile(cmd)?;
     plan.join = Some(plan::Join { pidfd: target.pidfd.as_raw_fd(), namespaces: target.namespaces });
     plan.ns_root = target.userns;
@@ -442,6 +444,28 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
             Err(Error::InitDied(format!("the joiner ended ({how:?}) with report {other:?}")))
         }
     }
+}
+
+/// Opens `/dev/null` on each of this process's descriptors 0, 1 and 2 that is
+/// closed (a daemon's may be), as a Rust program's runtime does at its start: the
+/// pipes and files a spawn makes for its sandbox must not take those numbers,
+/// which the sandbox's processes reserve for the program's standard streams (the
+/// init closes its copies of them, the program connects its own there). Left
+/// open afterwards.
+fn fill_standard_fds() -> Result<()> {
+    for fd in 0..3 {
+        if sys::fd_is_open(fd) {
+            continue;
+        }
+        let null = nix::fcntl::open("/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty())
+            .map_err(|e| Error::os_path("open", "/dev/null", e))?;
+        if null.as_raw_fd() == fd {
+            // Stays open as this process's descriptor `fd`.
+            std::mem::forget(null);
+        }
+        // Else another thread took `fd` meanwhile: it is open now, which is enough.
+    }
+    Ok(())
 }
 
 /// Raises the init's hard limits where the plan asks for more than the supervisor
