@@ -410,8 +410,9 @@ fn stdio_of(how: containment_stdio, fd: c_int) -> Result<Stdio, Fail> {
                 ));
             }
             // SAFETY: fcntl(F_DUPFD_CLOEXEC) is defined for any integer; an fd that is
-            // not open gives EBADF.
-            let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+            // not open gives EBADF. (Above 2, like every descriptor a spawn keeps:
+            // 0-2 are the program's standard streams.)
+            let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
             if dup < 0 {
                 return Err(Fail::last_os("fcntl(F_DUPFD_CLOEXEC)"));
             }

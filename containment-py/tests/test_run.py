@@ -424,15 +424,26 @@ def test_cgroup_parent() -> None:
     assert info.value.path == str(memory_hierarchy() / "no/such/parent")
 
 
-def test_a_host_without_standard_descriptors_still_spawns() -> None:
-    # A daemon may run with 0, 1 and 2 closed; the sandbox's own pipes must not
-    # take those numbers (spawning failed with EBADF at the init's setup).
+def test_a_host_without_standard_descriptors_still_spawns(tmp_path: Path) -> None:
+    # A daemon may run with 0, 1 and 2 closed; the sandbox's own descriptors must
+    # not take those numbers (spawning failed with EBADF at the init's setup), for
+    # a plain and for a named sandbox. What happened goes to a file: 0-2 are gone.
+    report = tmp_path / "report"
     script = (
-        "import os, containment\n"
+        "import os, sys, containment\n"
         "for fd in (0, 1, 2):\n"
         "    os.close(fd)\n"
-        "r = containment.run(['/bin/sh', '-c', 'echo hi'], capture_output=True, memory='64M')\n"
-        "raise SystemExit(0 if (r.returncode, r.stdout) == (0, b'hi\\n') else 1)\n"
+        "out = []\n"
+        "try:\n"
+        "    r = containment.run(['/bin/sh', '-c', 'echo hi'], capture_output=True, memory='64M')\n"
+        "    out.append(repr((r.returncode, r.stdout)))\n"
+        "    name = 'ctm-pytest-nostd-%d' % os.getpid()\n"
+        "    with containment.Sandbox(memory='64M').start(name=name) as running:\n"
+        "        out.append(repr(running.run(['/bin/true']).returncode))\n"
+        "except Exception as e:\n"
+        "    out.append('error ' + repr(e))\n"
+        "open(sys.argv[1], 'w').write('\\n'.join(out))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", script, str(report)], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+    assert report.read_text().splitlines() == ["(0, b'hi\\n')", "0"]

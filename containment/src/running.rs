@@ -112,6 +112,8 @@ fn remove_state_dir(dir: &Path) {
 
 /// Starts `cmd`'s sandbox; with `program`, `cmd`'s program is its main program.
 pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
+    // Before the name's lock file is opened (see `spawn::fill_standard_fds`).
+    spawn::fill_standard_fds()?;
     let name = cmd.sandbox.name.clone();
     let persist = cmd.sandbox.persistent;
     if persist && name.is_none() {

@@ -728,16 +728,29 @@ fn a_supervisor_with_umask_077_still_places_its_sandbox() {
 /// Set in the environment of the helper of the next test: the cgroup parent.
 const NO_STDIN_HELPER_ENV: &str = "CTM_LIMITS_NO_STDIN_HELPER_PARENT";
 
-/// A supervisor that runs with its descriptor 0 closed (a daemon's may be): the
-/// descriptors its sandbox enters its groups through can get the number 0, which
-/// connecting the program's standard input replaces; the program is in its groups
-/// all the same.
+/// A supervisor that runs with its descriptor 0 closed (a daemon's may be): a
+/// spawn's own descriptors could take the number 0 (the user namespace's id lease
+/// did, and the init closed it as the program's standard input: EBADF at its
+/// setup). It spawns, and the program is in its groups. Then the same for a named
+/// sandbox, whose name's lock is taken before the spawn, in a fresh helper.
 #[test]
 fn a_supervisor_without_descriptor_0_still_places_its_program() {
     if let Some(parent) = std::env::var_os(NO_STDIN_HELPER_ENV) {
         // SAFETY: closes this helper process's descriptor 0, which nothing here uses.
         unsafe { libc::close(0) };
         let sandbox = Sandbox::new().memory(mem("64M")).pids(16).cpus("0".parse().unwrap());
+        if std::env::var_os("CTM_LIMITS_NO_STDIN_NAMED").is_some() {
+            let name = format!("ctm-test-nostdin-{}", std::process::id());
+            match sandbox.clone().cgroup_parent(parent.to_str().unwrap()).name(&name).start() {
+                Ok(running) => {
+                    let out = running.command("/bin/true").stdin(Stdio::null()).output();
+                    println!("named={:?}", out.map(|o| o.status));
+                    println!("stopped={:?}", running.stop(Duration::from_secs(5)).map(|_| ()));
+                }
+                Err(e) => println!("named error={e:?}"),
+            }
+            return;
+        }
         for _ in 0..3 {
             let out = sandbox
                 .clone()
@@ -755,17 +768,23 @@ fn a_supervisor_without_descriptor_0_still_places_its_program() {
     }
     let layout = require_cgroups!();
     let parent = TestParent::new(&layout);
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_supervisor_without_descriptor_0_still_places_its_program",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(NO_STDIN_HELPER_ENV, parent.rel())
-        .stdin(StdStdio::null())
-        .output()
-        .expect("run the helper");
+    let helper = |named: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "a_supervisor_without_descriptor_0_still_places_its_program", "--nocapture"])
+            .arg("--test-threads=1")
+            .env(NO_STDIN_HELPER_ENV, parent.rel())
+            .stdin(StdStdio::null());
+        if named {
+            cmd.env("CTM_LIMITS_NO_STDIN_NAMED", "1");
+        }
+        cmd.output().expect("run the helper")
+    };
+    let named = helper(true);
+    let stdout = text(&named.stdout);
+    assert!(named.status.success(), "{stdout}{}", text(&named.stderr));
+    assert!(stdout.contains("named=Ok(Exited(0))") && stdout.contains("stopped=Ok(())"), "{stdout}");
+    parent.assert_empty();
+    let out = helper(false);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert_eq!(stdout.matches("status=Exited(0)").count(), 3, "{stdout}");

@@ -452,20 +452,21 @@ fn join(target: &crate::running::JoinTarget, cmd: &mut Command, defaults: Defaul
 /// which the sandbox's processes reserve for the program's standard streams (the
 /// init closes its copies of them, the program connects its own there). Left
 /// open afterwards.
-fn fill_standard_fds() -> Result<()> {
-    for fd in 0..3 {
-        if sys::fd_is_open(fd) {
-            continue;
-        }
+pub(crate) fn fill_standard_fds() -> Result<()> {
+    if (0..3).all(sys::fd_is_open) {
+        return Ok(());
+    }
+    // The kernel gives the lowest free number: open until one is above 2, keeping
+    // those below (also right when other threads fill or open meanwhile).
+    loop {
         let null = nix::fcntl::open("/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty())
             .map_err(|e| Error::os_path("open", "/dev/null", e))?;
-        if null.as_raw_fd() == fd {
-            // Stays open as this process's descriptor `fd`.
-            std::mem::forget(null);
+        if null.as_raw_fd() > 2 {
+            return Ok(()); // closed as it is dropped
         }
-        // Else another thread took `fd` meanwhile: it is open now, which is enough.
+        // Stays open as this process's descriptor 0, 1 or 2.
+        std::mem::forget(null);
     }
-    Ok(())
 }
 
 /// Raises the init's hard limits where the plan asks for more than the supervisor
