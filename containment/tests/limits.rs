@@ -686,6 +686,23 @@ fn a_cpu_weight_is_accepted_and_written() {
     parent.assert_empty();
 }
 
+/// In a helper process of the next tests: runs `script` (`sh -c`) in `sandbox`
+/// under the cgroup parent `parent` and prints `status=...` and its output, or
+/// `error=...`.
+fn print_run(sandbox: &Sandbox, parent: &std::ffi::OsStr, script: &str) {
+    let out = sandbox
+        .clone()
+        .cgroup_parent(parent.to_str().unwrap())
+        .command("/bin/sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) => println!("status={:?}\n{}", o.status, text(&o.stdout)),
+        Err(e) => println!("error={e:?}"),
+    }
+}
+
 /// Set in the environment of the helper of the next test: the cgroup parent.
 const UMASK_HELPER_ENV: &str = "CTM_LIMITS_UMASK_HELPER_PARENT";
 
@@ -699,16 +716,7 @@ fn a_supervisor_with_umask_077_still_places_its_sandbox() {
         // SAFETY: umask only sets this process's mask.
         unsafe { libc::umask(0o077) };
         let sandbox = Sandbox::new().memory(mem("64M")).pids(16).cpus("0".parse().unwrap());
-        let out = sandbox
-            .cgroup_parent(parent.to_str().unwrap())
-            .command("/bin/sh")
-            .args(["-c", "grep Cpus_allowed_list /proc/self/status"])
-            .stdin(Stdio::null())
-            .output();
-        match out {
-            Ok(o) => println!("status={:?} {}", o.status, text(&o.stdout).trim()),
-            Err(e) => println!("error={e:?}"),
-        }
+        print_run(&sandbox, &parent, "grep Cpus_allowed_list /proc/self/status");
         return;
     }
     let layout = require_cgroups!();
@@ -721,7 +729,7 @@ fn a_supervisor_with_umask_077_still_places_its_sandbox() {
         .expect("run the helper");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("status=Exited(0) Cpus_allowed_list:\t0"), "{stdout}");
+    assert!(stdout.contains("status=Exited(0)\nCpus_allowed_list:\t0"), "{stdout}");
     parent.assert_empty();
 }
 
@@ -752,17 +760,7 @@ fn a_supervisor_without_descriptor_0_still_places_its_program() {
             return;
         }
         for _ in 0..3 {
-            let out = sandbox
-                .clone()
-                .cgroup_parent(parent.to_str().unwrap())
-                .command("/bin/sh")
-                .args(["-c", "cat /proc/self/cgroup; grep Cpus_allowed_list /proc/self/status"])
-                .stdin(Stdio::null())
-                .output();
-            match out {
-                Ok(o) => println!("status={:?}\n{}", o.status, text(&o.stdout)),
-                Err(e) => println!("error={e:?}"),
-            }
+            print_run(&sandbox, &parent, "cat /proc/self/cgroup; grep Cpus_allowed_list /proc/self/status");
         }
         return;
     }
