@@ -232,7 +232,7 @@ fn init(plan: &Plan, fds: &ChildFds, launch: Option<&Launch<'_>>) -> Result<Neve
         None => -1,
     };
 
-    let later = match plan.groups_later {
+    let later = match plan.groups_later() {
         // The supervisor has made the groups meanwhile (see `spawn::make_groups`).
         true => enter_later_groups(plan, fds.sync)?,
         false => LaterFds::NONE,

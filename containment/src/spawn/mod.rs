@@ -375,7 +375,6 @@ fn plan_entry_later(plan: &mut Plan, blueprint: &Blueprint) -> Result<()> {
         plan.fs.paths.push(f.mount.join(&f.rel));
         plan.later_tasks.push(plan::LaterTasks { program: f.program, path: (plan.fs.paths.len() - 1) as i32 });
     }
-    plan.groups_later = true;
     Ok(())
 }
 

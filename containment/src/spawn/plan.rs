@@ -49,7 +49,7 @@ pub(crate) struct LaterTasks {
 
 /// At most how many groups made after the clone a sandbox enters (one per v1
 /// hierarchy of the controllers containment uses).
-pub(crate) const MAX_LATER: usize = 8;
+pub(crate) const MAX_LATER: usize = crate::sys::FDS_MAX;
 
 /// Which running sandbox to join: its init's pidfd and the namespaces to enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,11 +102,10 @@ pub(crate) struct Plan {
     /// Descriptors of the other v1 groups' `tasks` the program joins (the cpuset
     /// group), with their path's index in `fs.paths`.
     pub program_enter: Vec<(RawFd, i32)>,
-    /// Whether the v1 groups are made after the clone (see `spawn::make_groups`):
-    /// the init waits for the supervisor's go-ahead, which brings a descriptor of
-    /// each `tasks` file of `later_tasks`, in that order; it enters its own and
-    /// the program the others.
-    pub groups_later: bool,
+    /// The `tasks` files of the v1 groups made after the clone (see
+    /// `spawn::make_groups`), in the order their descriptors come with the
+    /// supervisor's go-ahead, which the init waits for: it enters its own, the
+    /// program the others.
     pub later_tasks: Vec<LaterTasks>,
     /// The netlink request that brings `lo` up, when the sandbox has its own
     /// network namespace.
@@ -147,6 +146,12 @@ pub(crate) struct Plan {
 const DEFAULT_HOSTNAME: &str = "sandbox";
 
 impl Plan {
+    /// Whether the v1 groups are made after the clone: the init then waits for the
+    /// go-ahead that brings their descriptors.
+    pub fn groups_later(&self) -> bool {
+        !self.later_tasks.is_empty()
+    }
+
     /// Validates `cmd` and its sandbox and compiles the plan.
     ///
     /// # Errors
@@ -270,7 +275,6 @@ impl Plan {
             program_cgroup: None,
             program_cgroup_dir: false,
             program_enter: Vec::new(),
-            groups_later: false,
             later_tasks: Vec::new(),
             lo_up: (own_netns && !joining).then(lo_up_message),
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
