@@ -77,6 +77,12 @@
 #define CONTAINMENT_VERSION "0.1.0"
 
 /**
+ * How many network namespaces a process keeps for reuse at most (see
+ * containment_sandbox_net_reuse()).
+ */
+#define CONTAINMENT_MAX_KEPT_NAMESPACES 16
+
+/**
  * The value meaning "no limit" (RLIM_INFINITY) for containment_sandbox_rlimit().
  */
 #define CONTAINMENT_RLIMIT_UNLIMITED 18446744073709551615ull
@@ -514,6 +520,15 @@ extern "C" {
  * Errors: none.
  */
 const char *containment_version(void);
+
+/**
+ * Drops the network namespaces this process keeps for reuse (see
+ * containment_sandbox_net_reuse()); returns how many there were. The kernel
+ * destroys them, with their veths, in the background. Thread-safe.
+ *
+ * Errors: none.
+ */
+size_t containment_release_kept_namespaces(void);
 
 /**
  * A short, static English description of `status`, such as "invalid value"; for
@@ -1061,6 +1076,25 @@ enum containment_status containment_sandbox_net_mtu(struct containment_sandbox *
 enum containment_status containment_sandbox_net_mac(struct containment_sandbox *sandbox,
                                                     const uint8_t *mac,
                                                     struct containment_error **error);
+
+/**
+ * Keeps the sandbox's network namespace, with its veth on the bridge, for the next
+ * sandbox of this process on the same bridge with the same MTU (`yes` true), or
+ * not (the default): the next one then only gets its address set, where making and
+ * destroying a veth costs milliseconds. Between sandboxes the namespace holds no
+ * address; at most CONTAINMENT_MAX_KEPT_NAMESPACES are kept, until the process
+ * exits or calls containment_release_kept_namespaces(). A kept namespace belongs
+ * to the host: sandboxes whose program keeps a capability, that mount sysfs, that
+ * are named or that have a fixed MAC get a new one anyway.
+ *
+ * Errors: CONTAINMENT_INVALID_CONFIG when no bridge network is set; the common ones.
+ *
+ * # Safety
+ * Arguments follow the pointer rules at the top of this header.
+ */
+enum containment_status containment_sandbox_net_reuse(struct containment_sandbox *sandbox,
+                                                      bool yes,
+                                                      struct containment_error **error);
 
 /**
  * Creates the bridge, up and with `address` (such as "10.77.0.1/24"), when it does

@@ -62,6 +62,21 @@ pub extern "C" fn containment_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// How many network namespaces a process keeps for reuse at most (see
+/// containment_sandbox_net_reuse()).
+pub const CONTAINMENT_MAX_KEPT_NAMESPACES: usize = 16;
+const _: () = assert!(CONTAINMENT_MAX_KEPT_NAMESPACES == containment::MAX_KEPT_NAMESPACES);
+
+/// Drops the network namespaces this process keeps for reuse (see
+/// containment_sandbox_net_reuse()); returns how many there were. The kernel
+/// destroys them, with their veths, in the background. Thread-safe.
+///
+/// Errors: none.
+#[no_mangle]
+pub extern "C" fn containment_release_kept_namespaces() -> usize {
+    containment::release_kept_namespaces()
+}
+
 /// The thread-safety promises of the header, checked by the compiler: handles that
 /// may be used from several threads at once are `Sync`, and every handle may move
 /// between threads (`Send`).

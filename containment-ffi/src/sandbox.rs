@@ -974,6 +974,29 @@ pub unsafe extern "C" fn containment_sandbox_net_mac(
     }
 }
 
+/// Keeps the sandbox's network namespace, with its veth on the bridge, for the next
+/// sandbox of this process on the same bridge with the same MTU (`yes` true), or
+/// not (the default): the next one then only gets its address set, where making and
+/// destroying a veth costs milliseconds. Between sandboxes the namespace holds no
+/// address; at most CONTAINMENT_MAX_KEPT_NAMESPACES are kept, until the process
+/// exits or calls containment_release_kept_namespaces(). A kept namespace belongs
+/// to the host: sandboxes whose program keeps a capability, that mount sysfs, that
+/// are named or that have a fixed MAC get a new one anyway.
+///
+/// Errors: CONTAINMENT_INVALID_CONFIG when no bridge network is set; the common ones.
+///
+/// # Safety
+/// Arguments follow the pointer rules at the top of this header.
+#[no_mangle]
+pub unsafe extern "C" fn containment_sandbox_net_reuse(
+    sandbox: *mut containment_sandbox,
+    yes: bool,
+    error: *mut *mut containment_error,
+) -> containment_status {
+    // SAFETY: the pointers are as the caller guarantees.
+    unsafe { set_handle(sandbox, error, |h| h.refine_bridge(|b| b.reuse(yes))) }
+}
+
 /// Creates the bridge, up and with `address` (such as "10.77.0.1/24"), when it does
 /// not exist at spawn. It stays after the sandbox ends, for others to use.
 ///

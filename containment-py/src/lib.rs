@@ -159,5 +159,7 @@ fn _containment(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(running::list_running, m)?)?;
     m.add_function(wrap_pyfunction!(running::gc, m)?)?;
+    m.add_function(wrap_pyfunction!(net::release_kept_namespaces, m)?)?;
+    m.add("MAX_KEPT_NAMESPACES", containment::MAX_KEPT_NAMESPACES)?;
     Ok(())
 }

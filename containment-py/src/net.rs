@@ -34,6 +34,9 @@ pub struct Bridge {
     /// The address the bridge is created with when missing, if any.
     #[pyo3(get)]
     create: Option<String>,
+    /// Whether the network namespace is kept for the next sandbox.
+    #[pyo3(get)]
+    reuse: bool,
 }
 
 fn parse_mac(py: Python<'_>, s: &str) -> PyResult<[u8; 6]> {
@@ -59,8 +62,11 @@ impl Bridge {
     /// on a veth whose host end joins the existing bridge `br0`. `create=True` (or
     /// the bridge's own address, like `"10.77.0.1/24"`) creates the bridge when
     /// it does not exist (with the subnet's first host address for `True`).
+    /// `reuse=True` keeps the sandbox's network namespace, with its veth on the
+    /// bridge and without its address, for the next sandbox of this process on the
+    /// same bridge (see `containment.release_kept_namespaces`).
     #[new]
-    #[pyo3(signature = (name, address, *, gateway=None, mtu=None, mac=None, create=None))]
+    #[pyo3(signature = (name, address, *, gateway=None, mtu=None, mac=None, create=None, reuse=false))]
     fn new(
         py: Python<'_>,
         name: &Bound<'_, PyAny>,
@@ -69,10 +75,11 @@ impl Bridge {
         mtu: Option<&Bound<'_, PyAny>>,
         mac: Option<&Bound<'_, PyAny>>,
         create: Option<&Bound<'_, PyAny>>,
+        reuse: bool,
     ) -> PyResult<Bridge> {
         let name = convert::string(name, "name")?;
         let addr = Ipv4Net::from_str(&convert::address_text(address, "address")?).py(py)?;
-        let mut inner = Net::bridge(name.clone(), addr);
+        let mut inner = Net::bridge(name.clone(), addr).reuse(reuse);
         let mut out = Bridge {
             inner: inner.clone(),
             name,
@@ -81,6 +88,7 @@ impl Bridge {
             mtu: None,
             mac: None,
             create: None,
+            reuse,
         };
         if let Some(g) = gateway.filter(|g| !g.is_none()) {
             let text = convert::address_text(g, "gateway")?;
@@ -137,8 +145,18 @@ impl Bridge {
         if let Some(c) = &self.create {
             s += &format!(", create={}", quote(c));
         }
+        if self.reuse {
+            s += ", reuse=True";
+        }
         s + ")"
     }
+}
+
+/// `release_kept_namespaces()`: drops the network namespaces this process keeps
+/// for reuse (see `Bridge(reuse=True)`); returns how many there were.
+#[pyfunction]
+pub(crate) fn release_kept_namespaces() -> usize {
+    containment::release_kept_namespaces()
 }
 
 /// `net=`: `None` or `"none"` (only `lo`), `"host"`, or a `Bridge`.

@@ -182,6 +182,16 @@ def test_bridge_properties() -> None:
     # The first host is the sandbox's own address: the bridge takes the last one.
     assert Bridge("br2", "10.77.2.1/24", create=True).create == "10.77.2.254/24"
     assert "Bridge" in repr(Sandbox(net=b))
+    assert not b.reuse and "reuse" not in repr(b)
+    r = Bridge("br0", "10.77.0.18/24", reuse=True)
+    assert r.reuse and repr(r) == "Bridge('br0', '10.77.0.18/24', reuse=True)"
+    with pytest.raises(TypeError, match="reuse"):
+        Bridge("br0", "10.77.0.18/24", reuse=1)  # type: ignore[arg-type]
+
+
+def test_nothing_is_kept_before_a_sandbox_asked() -> None:
+    assert containment.release_kept_namespaces() == 0
+    assert containment.MAX_KEPT_NAMESPACES == 16
 
 
 def test_completed_process_is_constructible_and_checks() -> None:

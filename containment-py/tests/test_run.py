@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 
 import containment
 from containment import PIPE, STDOUT, Sandbox
+
+from .conftest import skip_or_fail
 
 pytestmark = pytest.mark.root
 
@@ -422,6 +425,45 @@ def test_cgroup_parent() -> None:
         containment.run(["true"], memory="64M", cgroup_parent="no/such/parent")
     assert info.value.op == "cgroup parent" and info.value.errno == 2
     assert info.value.path == str(memory_hierarchy() / "no/such/parent")
+
+
+def test_a_kept_network_namespace_serves_the_next_bridged_sandbox() -> None:
+    # In a thread of its own, moved into a new network namespace with a bridge, so
+    # the host's network is never touched; the namespace goes with the thread.
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    if not os.path.exists(ip):
+        skip_or_fail("needs ip (Debian package iproute2)")
+    seen: dict[str, object] = {}
+
+    def body() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+            seen["error"] = f"unshare: errno {ctypes.get_errno()}"
+            return
+        for args in (["link", "add", "ctbr-py", "type", "bridge"], ["addr", "add", "10.77.9.1/24", "dev", "ctbr-py"],
+                     ["link", "set", "ctbr-py", "up"]):
+            subprocess.run([ip, *args], check=True)
+
+        def ns(addr: str, reuse: bool) -> str:
+            net = containment.Bridge("ctbr-py", addr, reuse=reuse)
+            r = containment.run(["readlink", "/proc/self/ns/net"], net=net, capture_output=True)
+            assert r.returncode == 0, r
+            return r.stdout.decode().strip()
+
+        seen["reused"] = [ns("10.77.9.2/24", True), ns("10.77.9.3/24", True)]
+        seen["new"] = ns("10.77.9.4/24", False)
+        seen["ports"] = subprocess.run([ip, "-o", "link", "show", "master", "ctbr-py"], capture_output=True,
+                                       check=True).stdout.decode().count("ctm")
+        seen["released"] = containment.release_kept_namespaces()
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert "error" not in seen, seen
+    reused, new = seen["reused"], seen["new"]
+    assert isinstance(reused, list) and reused[0] == reused[1] and reused[0].startswith("net:["), seen
+    assert new != reused[0], seen
+    assert seen["ports"] >= 1 and seen["released"] == 1, seen
 
 
 def test_a_host_without_standard_descriptors_still_spawns(tmp_path: Path) -> None:

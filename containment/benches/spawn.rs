@@ -221,7 +221,8 @@ fn ipv4(s: &str) -> containment::Ipv4Net {
 /// network namespace with only `lo`, the default) and with `Net::bridge` (plus a
 /// veth on a bridge, its address and a default route), side by side:
 ///
-/// - `net/none`, `net/bridge`.
+/// - `net/none`, `net/bridge`, and `net/bridge-reused` (`BridgeNet::reuse`: the
+///   namespace with its veth is kept between sandboxes, only the address is set).
 ///
 /// Both run while the bench's thread is in a network namespace it unshared (and
 /// leaves again afterwards); the first spawn makes the bridge there (`ctmbench0`,
@@ -244,10 +245,13 @@ fn bench_net(c: &mut Criterion) {
     run_true(&Sandbox::new().net(at("10.77.0.2/24").create_bridge(ipv4("10.77.0.1/24"))));
     let none = Sandbox::new().net(Net::none());
     let bridge = Sandbox::new().net(at("10.77.0.2/24"));
+    let reused = Sandbox::new().net(at("10.77.0.3/24").reuse(true));
     let mut group = c.benchmark_group("net");
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("none", |b| b.iter(|| run_true(&none)));
     group.bench_function("bridge", |b| b.iter(|| run_true(&bridge)));
+    group.bench_function("bridge-reused", |b| b.iter(|| run_true(&reused)));
     group.finish();
+    containment::release_kept_namespaces();
     setns(&home, CloneFlags::CLONE_NEWNET).expect("back to the bench's own network namespace");
 }

@@ -56,7 +56,7 @@ mod userns;
 pub use cgroup::{DEFAULT_PARENT as DEFAULT_CGROUP_PARENT, MIN_MEMORY};
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{Errno, Error, Result, Stage, ValueKind};
-pub use net::{BridgeNet, Net};
+pub use net::{release_kept_namespaces, BridgeNet, Net, MAX_KEPT_NAMESPACES};
 pub use process::{Child, ChildStderr, ChildStdin, ChildStdout, ExitStatus, Outcome, Output, Usage};
 pub use resource::{
     parse_rlimit_spec, validate_destination, BindSpec, CpuSet, Ipv4Net, MemoryLimit, Rlimit, TmpfsSpec,

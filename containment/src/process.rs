@@ -219,6 +219,9 @@ pub struct Child {
     /// What the sandbox holds while it runs (its address on a bridge, its range
     /// of host ids); released once it ended.
     pub(crate) leases: Vec<Lease>,
+    /// A kept network namespace the sandbox runs in, given back for the next
+    /// sandbox once it ended (see `BridgeNet::reuse`); dropped with the handle else.
+    pub(crate) kept_net: Option<crate::net::Kept>,
     /// The program's standard input, if piped.
     pub stdin: Option<ChildStdin>,
     /// The program's standard output, if piped.
@@ -245,6 +248,7 @@ impl Child {
             owner: std::process::id(),
             group,
             leases: Vec::new(),
+            kept_net: None,
             oom_watch: None,
             stdin: None,
             stdout: None,
@@ -428,6 +432,10 @@ impl Child {
         let memory = self.group.as_ref().and_then(Group::memory_stats);
         let cpu = self.group.as_ref().and_then(Group::cpu_times);
         self.group = None;
+        // Its address goes before its lease: no one else may hold it meanwhile.
+        if let Some(k) = self.kept_net.take() {
+            k.give_back();
+        }
         self.leases.clear();
         let (user, system) = cpu.unwrap_or((tv(exited.rusage.ru_utime), tv(exited.rusage.ru_stime)));
         let usage = Usage {

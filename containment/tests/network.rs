@@ -496,10 +496,15 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
 /// `server_addr` gets a request of 96 KiB from the client at `client_addr` and
 /// answers with 80 KiB plus the request.
 fn exchange(bridge: &str, probe: &Path, server_addr: &str, client_addr: &str, seed: u8) {
+    exchange_reusing(bridge, probe, server_addr, client_addr, seed, false);
+}
+
+/// [`exchange`], with both sandboxes' namespaces kept for reuse when `reuse`.
+fn exchange_reusing(bridge: &str, probe: &Path, server_addr: &str, client_addr: &str, seed: u8, reuse: bool) {
     let port = "7001";
     let request = payload(96 * 1024, seed);
     let reply = payload(80 * 1024, seed.wrapping_add(77));
-    let server_sb = sandbox(Net::bridge(bridge, cidr(server_addr)), Some(probe));
+    let server_sb = sandbox(Net::bridge(bridge, cidr(server_addr)).reuse(reuse), Some(probe));
     let mut server = server_sb
         .command("/ctmnet")
         .args(["serve", port, "1"])
@@ -510,7 +515,7 @@ fn exchange(bridge: &str, probe: &Path, server_addr: &str, client_addr: &str, se
         .expect("spawn the server");
     feed(&mut server, &reply);
     assert_eq!(read_line_from(&mut server), "listening");
-    let client_sb = sandbox(Net::bridge(bridge, cidr(client_addr)), Some(probe));
+    let client_sb = sandbox(Net::bridge(bridge, cidr(client_addr)).reuse(reuse), Some(probe));
     let server_ip = cidr(server_addr).addr().to_string();
     let mut client = client_sb
         .command("/ctmnet")
@@ -755,6 +760,62 @@ fn a_bridged_sandbox_sees_lo_and_eth0_with_its_address_route_mtu_and_mac() {
         let (view, child) = view_of(&sb);
         check_bridged_view(&net, &view, "10.77.4.9/24", Ipv4Addr::new(10, 77, 4, 1), 1500);
         release_and_settle(&net, child);
+        net.finish();
+    });
+    host.assert_unchanged();
+}
+
+/// The network namespace of a sandbox made from `sb`, as `readlink` names it there
+/// (`net:[inode]`).
+fn netns_seen_in(sb: &Sandbox) -> String {
+    let out = finish_ok(spawn_sh(sb, "exec readlink /proc/self/ns/net"), "readlink");
+    text(&out).trim().to_owned()
+}
+
+#[test]
+fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_released() {
+    let (_dir, probe) = require_net!(cc);
+    let host = HostLinks::snapshot();
+    in_new_netns(|| {
+        let net = TestNet::new("ctbr-reuse", Some("10.77.5.1/24"), None);
+        let gateway = Ipv4Addr::new(10, 77, 5, 1);
+        let thread_ns = netns_inode();
+        let kept = |addr: &str| sandbox(Net::bridge("ctbr-reuse", cidr(addr)).reuse(true), None);
+
+        // The first sandbox makes the namespace; it is kept when the sandbox ends,
+        // with its veth on the bridge but neither address nor lease.
+        let (view, child) = view_of(&kept("10.77.5.2/24"));
+        let first = check_bridged_view(&net, &view, "10.77.5.2/24", gateway, 1500);
+        assert_eq!(netns_inode(), thread_ns, "the spawning thread is back in its own network namespace");
+        release(child);
+        assert_eq!(net.ports().iter().map(|l| l.index).collect::<Vec<_>>(), vec![first.index], "the veth is kept");
+        assert_eq!(net.lease_files(), Vec::<String>::new(), "no address is held between sandboxes");
+
+        // The next one, with another address, runs in that namespace: the same
+        // veth, only its own address and route.
+        let (view, child) = view_of(&kept("10.77.5.3/24"));
+        let second = check_bridged_view(&net, &view, "10.77.5.3/24", gateway, 1500);
+        assert_eq!((second.index, &second.name), (first.index, &first.name), "the kept veth serves it");
+        assert_eq!(net.lease_files(), vec!["10.77.5.3".to_owned()], "its address is leased while it runs");
+        release(child);
+        let ns = netns_seen_in(&kept("10.77.5.4/24"));
+        assert_eq!(ns, netns_seen_in(&kept("10.77.5.5/24")), "one namespace for sandboxes one after another");
+        assert_ne!(ns, netns_seen_in(&sandbox(Net::bridge("ctbr-reuse", cidr("10.77.5.6/24")), None)));
+
+        // Two at once (each end of an exchange) get two namespaces, and traffic
+        // flows between kept namespaces as between new ones, both ways.
+        exchange_reusing(&net.bridge, &probe, "10.77.5.7/24", "10.77.5.8/24", 3, true);
+        exchange_reusing(&net.bridge, &probe, "10.77.5.8/24", "10.77.5.7/24", 4, true);
+
+        // A program that keeps a capability gets a namespace of its own, not a
+        // kept one: it could change a namespace that is kept.
+        let capable = kept("10.77.5.9/24").capabilities([containment::Capability::CAP_NET_BIND_SERVICE]);
+        assert_ne!(netns_seen_in(&capable), ns, "a capable program's namespace is never a kept one");
+        wait_until(VETH_GONE_WITHIN, || net.ports().len() == 2);
+        assert_eq!(net.ports().len(), 2, "two kept veths (the exchange's), the capable one's destroyed");
+
+        // Released, the kept namespaces and their veths go.
+        assert_eq!(containment::release_kept_namespaces(), 2);
         net.finish();
     });
     host.assert_unchanged();

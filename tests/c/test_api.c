@@ -16,6 +16,9 @@ static void test_version(void) {
     CHECK(strcmp(CONTAINMENT_VERSION, want) == 0);
     CHECK(containment_version() != NULL);
     CHECK(strcmp(containment_version(), CONTAINMENT_VERSION) == 0);
+    /* No sandbox has kept a network namespace yet. */
+    CHECK(containment_release_kept_namespaces() == 0);
+    CHECK(CONTAINMENT_MAX_KEPT_NAMESPACES == 16);
 }
 
 static void test_status_str(void) {
@@ -384,6 +387,7 @@ static void test_bad_values(void) {
     CHECK_ERR(containment_sandbox_net_mac(sb, mac, &err), err, CONTAINMENT_INVALID_CONFIG, "net_bridge");
     CHECK_ERR(containment_sandbox_net_create_bridge(sb, "10.77.0.1/24", &err), err, CONTAINMENT_INVALID_CONFIG,
               "net_bridge");
+    CHECK_ERR(containment_sandbox_net_reuse(sb, true, &err), err, CONTAINMENT_INVALID_CONFIG, "net_bridge");
     CHECK_OK(containment_sandbox_net_bridge(sb, "br0", "10.77.0.17/24", &err), err);
     CHECK_ERR(containment_sandbox_net_gateway(sb, "10.77.0", &err), err, CONTAINMENT_INVALID_VALUE, "IPv4");
     CHECK_ERR(containment_sandbox_net_create_bridge(sb, "10.77.0.1", &err), err, CONTAINMENT_INVALID_VALUE, NULL);
@@ -461,6 +465,8 @@ static void test_good_values(void) {
     const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
     CHECK_OK(containment_sandbox_net_mac(sb, mac, &err), err);
     CHECK_OK(containment_sandbox_net_create_bridge(sb, "10.77.0.1/24", &err), err);
+    CHECK_OK(containment_sandbox_net_reuse(sb, true, &err), err);
+    CHECK_OK(containment_sandbox_net_reuse(sb, false, &err), err);
     CHECK_OK(containment_sandbox_net_none(sb, &err), err);
     CHECK_OK(containment_sandbox_net_host(sb, &err), err);
     const char *caps[] = {"CAP_NET_RAW", "net_bind_service", "cap_kill", NULL};

@@ -18,6 +18,7 @@ from ._containment import (
     DEFAULT_RANGE_SIZE,
     DEVNULL,
     INHERIT,
+    MAX_KEPT_NAMESPACES,
     PIPE,
     RANGE_BASE,
     STDOUT,
@@ -31,6 +32,7 @@ from ._containment import (
     Seccomp,
     Usage,
     __version__,
+    release_kept_namespaces,
     run,
 )
 from ._containment import gc as gc  # public, not in __all__ (see below)
@@ -71,6 +73,8 @@ __all__ = [
     "DEFAULT_PATH",
     "DEFAULT_RANGE_SIZE",
     "RANGE_BASE",
+    "MAX_KEPT_NAMESPACES",
+    "release_kept_namespaces",
     "ContainmentError",
     "InvalidValueError",
     "UnsupportedError",

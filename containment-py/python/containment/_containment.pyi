@@ -21,6 +21,7 @@ __all__ = [
     "DEVNULL",
     "INHERIT",
     "IdMaps",
+    "MAX_KEPT_NAMESPACES",
     "PIPE",
     "Process",
     "RANGE_BASE",
@@ -33,6 +34,7 @@ __all__ = [
     "__version__",
     "gc",
     "list",
+    "release_kept_namespaces",
     "run",
 ]
 
@@ -45,6 +47,8 @@ DEFAULT_RANGE_SIZE: int
 """Host ids per sandbox of ``user_namespace="auto"`` (and ``"range"``) for a root caller."""
 RANGE_BASE: int
 """The first host id of the exclusive ranges (``1 << 30``)."""
+MAX_KEPT_NAMESPACES: int
+"""How many network namespaces a process keeps for reuse at most (``Bridge(reuse=True)``)."""
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -193,6 +197,7 @@ class Bridge:
         mtu: int | None = None,
         mac: str | None = None,
         create: bool | _Address | None = None,
+        reuse: bool = False,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
@@ -206,6 +211,8 @@ class Bridge:
     def mac(self) -> str | None: ...
     @property
     def create(self) -> str | None: ...
+    @property
+    def reuse(self) -> bool: ...
 
 @final
 class Sandbox:
@@ -640,6 +647,10 @@ class RunningInfo:
 
 def list() -> builtins.list[RunningInfo]:
     """The named sandboxes that are running (started by any process), by name."""
+
+def release_kept_namespaces() -> int:
+    """Drops the network namespaces this process keeps for reuse
+    (``Bridge(reuse=True)``); returns how many there were."""
 
 def gc(parents: Iterable[_StrOrBytesPath] | None = None) -> int:
     """Removes the cgroups left by supervisors that died, under the default

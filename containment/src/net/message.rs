@@ -4,7 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
@@ -77,10 +78,18 @@ pub(crate) struct Veth<'a> {
     pub host: &'a str,
     /// Index of the bridge the host end joins.
     pub bridge: u32,
-    /// Pid of a process in the namespace where the peer is created.
-    pub peer_pid: u32,
+    /// The namespace where the peer is created.
+    pub peer_ns: PeerNs,
     pub mtu: u32,
     pub mac: Option<[u8; 6]>,
+}
+
+/// Where a veth's peer is created: the network namespace of a process, or one
+/// held by a descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerNs {
+    Pid(u32),
+    Fd(std::os::fd::RawFd),
 }
 
 /// A veth pair: the host end attached to the bridge and up; the peer created
@@ -91,7 +100,10 @@ pub(crate) fn new_veth(v: &Veth<'_>, seq: u32) -> Vec<u8> {
     let mut peer = LinkMessage::default();
     peer.header.index = PEER_INDEX;
     peer.attributes.push(LinkAttribute::IfName("eth0".to_string()));
-    peer.attributes.push(LinkAttribute::NetNsPid(v.peer_pid));
+    peer.attributes.push(match v.peer_ns {
+        PeerNs::Pid(pid) => LinkAttribute::NetNsPid(pid),
+        PeerNs::Fd(fd) => LinkAttribute::NetNsFd(fd),
+    });
     peer.attributes.push(LinkAttribute::Mtu(v.mtu));
     if let Some(mac) = v.mac {
         peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
@@ -123,7 +135,18 @@ pub(crate) fn new_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
     request(RouteNetlinkMessage::NewAddress(m), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq)
 }
 
-/// The default route through `gateway` on interface `index`.
+/// Removes `addr` from interface `index` (and with it the routes through it).
+pub(crate) fn del_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
+    let mut m = AddressMessage::default();
+    m.header.family = AddressFamily::Inet;
+    m.header.prefix_len = addr.prefix();
+    m.header.index = index;
+    m.attributes.push(AddressAttribute::Local(IpAddr::V4(addr.addr())));
+    request(RouteNetlinkMessage::DelAddress(m), NLM_F_ACK, seq)
+}
+
+/// The default route through `gateway` on interface `index`, replacing one that
+/// is there.
 pub(crate) fn default_route(index: u32, gateway: Ipv4Addr, seq: u32) -> Vec<u8> {
     let mut m = RouteMessage::default();
     m.header.address_family = AddressFamily::Inet;
@@ -133,7 +156,7 @@ pub(crate) fn default_route(index: u32, gateway: Ipv4Addr, seq: u32) -> Vec<u8> 
     m.header.kind = RouteType::Unicast;
     m.attributes.push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
     m.attributes.push(RouteAttribute::Oif(index));
-    request(RouteNetlinkMessage::NewRoute(m), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq)
+    request(RouteNetlinkMessage::NewRoute(m), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
 }
 
 /// One parsed reply message.
@@ -245,7 +268,8 @@ mod tests {
 
     #[test]
     fn veth_message_round_trips_with_the_peer_inside() {
-        let v = Veth { host: "ctm1x2", bridge: 7, peer_pid: 4242, mtu: 1400, mac: Some([2, 0, 0, 0, 0, 1]) };
+        let v =
+            Veth { host: "ctm1x2", bridge: 7, peer_ns: PeerNs::Pid(4242), mtu: 1400, mac: Some([2, 0, 0, 0, 0, 1]) };
         let bytes = new_veth(&v, 9);
         let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).unwrap();
         assert_eq!(parsed.header.sequence_number, 9);
@@ -264,6 +288,11 @@ mod tests {
         assert!(peer.attributes.contains(&LinkAttribute::IfName("eth0".into())));
         assert!(peer.attributes.contains(&LinkAttribute::NetNsPid(4242)));
         assert!(peer.attributes.contains(&LinkAttribute::Address(vec![2, 0, 0, 0, 0, 1])));
+        let v = Veth { peer_ns: PeerNs::Fd(11), mac: None, ..v };
+        let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&new_veth(&v, 10)).unwrap();
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = parsed.payload else { panic!() };
+        let text = format!("{link:?}");
+        assert!(text.contains("NetNsFd(11)") && !text.contains("NetNsPid"), "{text}");
     }
 
     #[test]
@@ -278,6 +307,12 @@ mod tests {
         let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) = p.payload else { panic!() };
         assert_eq!(r.header.destination_prefix_length, 0);
         assert!(r.attributes.contains(&RouteAttribute::Gateway(RouteAddress::Inet(Ipv4Addr::new(10, 77, 0, 1)))));
+        // A kept namespace's route may still be there: it is replaced, not refused.
+        assert_eq!(p.header.flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+        let p = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&del_addr(2, a, 5)).unwrap();
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) = p.payload else { panic!() };
+        assert_eq!((m.header.index, m.header.prefix_len), (2, 24));
+        assert!(m.attributes.contains(&AddressAttribute::Local(IpAddr::V4(a.addr()))));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub(crate) mod message;
 mod registry;
+mod reuse;
 mod socket;
 
 use std::net::Ipv4Addr;
@@ -21,7 +22,9 @@ use nix::errno::Errno;
 use crate::error::{Error, Result, ValueKind};
 use crate::lease::Lease;
 use crate::resource::Ipv4Net;
-use message::{LinkFacts, Reply, Veth, PEER_INDEX};
+use message::{LinkFacts, PeerNs, Reply, Veth, PEER_INDEX};
+pub use reuse::{release_kept_namespaces, MAX_KEPT_NAMESPACES};
+pub(crate) use reuse::{Entered, Kept};
 use socket::{Request, Rtnl};
 
 /// The network of a sandbox.
@@ -53,7 +56,7 @@ impl Net {
     /// [`BridgeNet::gateway`]. Two sandboxes on one bridge and subnet reach each
     /// other.
     pub fn bridge(bridge: impl Into<String>, address: Ipv4Net) -> BridgeNet {
-        BridgeNet { bridge: bridge.into(), address, gateway: None, mtu: None, mac: None, create: None }
+        BridgeNet { bridge: bridge.into(), address, gateway: None, mtu: None, mac: None, create: None, reuse: false }
     }
 }
 
@@ -66,6 +69,7 @@ pub struct BridgeNet {
     mtu: Option<u32>,
     mac: Option<[u8; 6]>,
     create: Option<Ipv4Net>,
+    reuse: bool,
 }
 
 impl BridgeNet {
@@ -94,6 +98,32 @@ impl BridgeNet {
         self
     }
 
+    /// Keeps the sandbox's network namespace, with its veth on the bridge, for the
+    /// next sandbox of this process on the same bridge (with the same MTU), instead
+    /// of destroying it and making a new one: a bridge then adds about what
+    /// configuring an address costs, where making and destroying a veth costs
+    /// milliseconds.
+    ///
+    /// - A kept namespace holds no address: it is removed when the sandbox ends
+    ///   (and its lease released), and the next sandbox's is added.
+    /// - Its host end stays on the bridge, down to no address, while this process
+    ///   keeps it; at most [`MAX_KEPT_NAMESPACES`] are kept. They go when the process exits, or
+    ///   with [`release_kept_namespaces`].
+    /// - The namespace belongs to the host's user namespace, not the sandbox's: no
+    ///   process in the sandbox can change it. So only sandboxes whose program keeps
+    ///   no capability and that mount no sysfs use one; the others, and named
+    ///   sandboxes and those with a fixed [`BridgeNet::mac`], get a new namespace as
+    ///   without this option.
+    pub fn reuse(mut self, yes: bool) -> BridgeNet {
+        self.reuse = yes;
+        self
+    }
+
+    /// Whether the sandbox's network namespace may be reused; see [`BridgeNet::reuse`].
+    pub fn reused(&self) -> bool {
+        self.reuse
+    }
+
     /// The bridge's name.
     pub fn bridge_name(&self) -> &str {
         &self.bridge
@@ -114,6 +144,9 @@ impl From<BridgeNet> for Net {
 /// What was checked and decided before the sandbox is cloned.
 pub(crate) struct Prepared {
     rtnl: Rtnl,
+    /// The supervisor's network namespace (see `registry::netns_id`).
+    netns: u64,
+    reuse: bool,
     bridge: u32,
     address: Ipv4Net,
     gateway: Ipv4Addr,
@@ -121,6 +154,13 @@ pub(crate) struct Prepared {
     mac: Option<[u8; 6]>,
     /// The address, held for as long as the sandbox runs.
     pub lease: Lease,
+}
+
+impl Prepared {
+    /// Whether the sandbox asked for a kept namespace (see [`BridgeNet::reuse`]).
+    pub(crate) fn wants_reuse(&self) -> bool {
+        self.reuse
+    }
 }
 
 /// Checks `b` against the host, before anything is created: the bridge exists (or
@@ -185,9 +225,12 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
     let seq = rtnl.seq();
     let replies = rtnl.transact(&[Request { seq, bytes: message::get_addrs(seq), dump: true }], "RTM_GETADDR")?;
     let gateway = choose_gateway(&b.bridge, b.address, b.gateway, &message::ipv4_addrs_of(&replies, link.index))?;
-    let lease = registry::take_address(&b.bridge, b.address.addr(), registry::netns_id(rtnl.raw_fd()))?;
+    let netns = registry::netns_id(rtnl.raw_fd());
+    let lease = registry::take_address(&b.bridge, b.address.addr(), netns)?;
     Ok(Prepared {
         rtnl,
+        netns,
+        reuse: b.reuse && b.mac.is_none(),
         bridge: link.index,
         address: b.address,
         gateway,
@@ -201,28 +244,37 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
 /// and configures `eth0` through `inside`, a netlink socket in the sandbox's
 /// network namespace.
 pub(crate) fn attach(p: &mut Prepared, pid: u32, inside: OwnedFd) -> Result<()> {
+    create_veth(p, PeerNs::Pid(pid))?;
+    configure(&mut Rtnl::from_fd(inside), p.address, p.gateway, true)
+}
+
+/// Creates a veth pair whose host end joins the bridge and whose peer is `eth0` (at
+/// [`PEER_INDEX`]) in `peer_ns`.
+fn create_veth(p: &mut Prepared, peer_ns: PeerNs) -> Result<()> {
     let mut attempts = 0;
     loop {
         let host = host_name();
         let seq = p.rtnl.seq();
-        let v = Veth { host: &host, bridge: p.bridge, peer_pid: pid, mtu: p.mtu, mac: p.mac };
+        let v = Veth { host: &host, bridge: p.bridge, peer_ns, mtu: p.mtu, mac: p.mac };
         match p.rtnl.transact(&[Request { seq, bytes: message::new_veth(&v, seq), dump: false }], "create veth") {
             // A name left by a dead process with our pid, still being torn down.
             Err(Error::Os { errno: Errno::EEXIST, .. }) if attempts < 8 => attempts += 1,
-            r => break r.map(drop)?,
+            r => return r.map(drop),
         }
     }
-    let mut ns = Rtnl::from_fd(inside);
+}
+
+/// Gives `eth0` its address and the default route, through `ns`, a netlink socket
+/// in its namespace; brings it up first when `up`.
+fn configure(ns: &mut Rtnl, address: Ipv4Net, gateway: Ipv4Addr, up: bool) -> Result<()> {
     let (s0, s1, s2) = (ns.seq(), ns.seq(), ns.seq());
-    ns.transact(
-        &[
-            Request { seq: s0, bytes: message::link_up(PEER_INDEX, s0), dump: false },
-            Request { seq: s1, bytes: message::new_addr(PEER_INDEX, p.address, s1), dump: false },
-            Request { seq: s2, bytes: message::default_route(PEER_INDEX, p.gateway, s2), dump: false },
-        ],
-        "configure eth0",
-    )?;
-    Ok(())
+    let mut requests = Vec::with_capacity(3);
+    if up {
+        requests.push(Request { seq: s0, bytes: message::link_up(PEER_INDEX, s0), dump: false });
+    }
+    requests.push(Request { seq: s1, bytes: message::new_addr(PEER_INDEX, address, s1), dump: false });
+    requests.push(Request { seq: s2, bytes: message::default_route(PEER_INDEX, gateway, s2), dump: false });
+    ns.transact(&requests, "configure eth0").map(drop)
 }
 
 fn get_link(rtnl: &mut Rtnl, name: &str) -> Result<Option<LinkFacts>> {

@@ -69,6 +69,20 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         Net::Bridge(b) => Some(net::prepare(b)?),
         _ => None,
     };
+    // A kept namespace is the host's: only a program without capabilities, in a
+    // sandbox that mounts no sysfs and does not outlive this process, may use one.
+    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && how.name.is_none() && !how.persist;
+    let kept = match net.as_mut() {
+        Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
+        _ => None,
+    };
+    if kept.is_some() {
+        // The init starts in it: no namespace to make, nothing to hand over.
+        plan.clone_flags &= !(libc::CLONE_NEWNET as u64);
+        plan.lo_up = None;
+        plan.net_handover = false;
+        plan.net_by_helper = false;
+    }
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     // Where the groups are all v1, they are made after the clone, while the init
@@ -80,7 +94,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
     // A socket pair, not a pipe: the go-ahead is sent with MSG_NOSIGNAL, so an init
     // that died never raises SIGPIPE in a host that does not ignore it (C).
-    let sync = match net.is_some() || plan.userns.is_some() || later.is_some() {
+    let sync = match plan.net_handover || plan.userns.is_some() || later.is_some() {
         true => Some(sync_pair()?),
         false => None,
     };
@@ -138,8 +152,10 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     let v2_fd = group.as_ref().and_then(|g| g.v2_fd()).map(|fd| fd.as_raw_fd());
     let launch = launch_of(&shared, &plan, &fds);
     // On error the group is dropped here, which removes it.
-    let (pid, pidfd) =
-        child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s))).map_err(clone_error)?;
+    let entered = kept.as_ref().map(net::Entered::enter).transpose()?;
+    let forked = child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s)));
+    let left = entered.map(net::Entered::leave).transpose();
+    let (pid, pidfd) = forked.map_err(clone_error)?;
     fault::at(plan.fault, Who::Supervisor, Stage::Clone);
     drop(entry);
     drop(report_wr);
@@ -150,6 +166,11 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     });
 
     let mut child = Child::new(pid, pidfd, report_rd, started, group);
+    child.kept_net = kept;
+    if let Err(e) = left {
+        // This thread is still in the sandbox's network namespace: say so.
+        return Err(root_cause(child, &plan, cmd, e));
+    }
     child.stdin = io.stdin.take();
     child.stdout = io.stdout.take();
     child.stderr = io.stderr.take();
@@ -173,7 +194,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     }
     child.leases.extend(id_lease);
     let mut record = read_record(child.report_fd());
-    if let (Some(prepared), Some(go)) = (net.as_mut(), go) {
+    if let (Some(prepared), Some(go), true) = (net.as_mut(), go, plan.net_handover) {
         match record {
             Some(Record { kind: Kind::Netlink, value, .. }) => {
                 let done = (|| {

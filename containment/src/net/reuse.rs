@@ -1,0 +1,184 @@
+//! Network namespaces kept for the next bridged sandbox (see [`BridgeNet::reuse`]).
+//!
+//! Making a veth costs about 0.6 ms in the kernel, and destroying one (with its
+//! namespace, on the kernel's `netns` worker) about 16 ms, during which it holds
+//! the lock the next veth's creation needs. A kept namespace costs neither: the
+//! next sandbox's init starts in it (the supervisor's thread enters it around the
+//! clone, see [`Entered`]) and only its address and route are set.
+//!
+//! A kept namespace is made by a thread of its own with `unshare`, so it belongs
+//! to the host's user namespace: nothing in a sandbox can change it (its program
+//! keeps no capability, see [`Prepared::reuse`](super::Prepared)), so the next
+//! sandbox finds it as it was made.
+//!
+//! [`BridgeNet::reuse`]: super::BridgeNet::reuse
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nix::errno::Errno;
+
+use super::message::{self, PeerNs, PEER_INDEX};
+use super::socket::{Request, Rtnl};
+use super::{configure, create_veth, Prepared};
+use crate::error::{Error, Result};
+use crate::resource::Ipv4Net;
+use crate::sys;
+
+/// How many namespaces a process keeps at most; one more given back is dropped.
+pub const MAX_KEPT_NAMESPACES: usize = 16;
+
+/// Which sandboxes a kept namespace suits: those on the same bridge, seen from the
+/// same network namespace, with the same MTU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    netns: u64,
+    bridge: u32,
+    mtu: u32,
+}
+
+/// A network namespace of the host's user namespace with `eth0` on a bridge,
+/// held by this process.
+pub(crate) struct Kept {
+    key: Key,
+    ns: OwnedFd,
+    /// A netlink socket in it.
+    inside: Rtnl,
+    /// The address `eth0` holds, removed before the namespace is kept.
+    address: Option<Ipv4Net>,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept").field("key", &self.key).field("ns", &self.ns).field("address", &self.address).finish()
+    }
+}
+
+static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+
+impl Kept {
+    /// A namespace for the sandbox `p` was prepared for, with its address and
+    /// route: a kept one, else a new one.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when making the namespace or the veth, or configuring it, fails.
+    pub(crate) fn take(p: &mut Prepared) -> Result<Kept> {
+        let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
+        if let Some(mut k) = pop(key) {
+            // Failing, it is dropped: its veth was deleted from the host, say.
+            if configure(&mut k.inside, p.address, p.gateway, false).is_ok() {
+                k.address = Some(p.address);
+                return Ok(k);
+            }
+        }
+        let mut k = make(p, key)?;
+        configure(&mut k.inside, p.address, p.gateway, true)?;
+        k.address = Some(p.address);
+        Ok(k)
+    }
+
+    /// The namespace.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.ns.as_fd()
+    }
+
+    /// Keeps the namespace for a next sandbox, once its address is removed (drops it
+    /// when that fails). With [`MAX_KEPT_NAMESPACES`] kept, the oldest is dropped:
+    /// one whose bridge or veth is gone is never taken again. The sandbox must have
+    /// ended: no process is left in it.
+    pub(crate) fn give_back(mut self) {
+        if let Some(a) = self.address.take() {
+            let seq = self.inside.seq();
+            let del = Request { seq, bytes: message::del_addr(PEER_INDEX, a, seq), dump: false };
+            if self.inside.transact(&[del], "remove address").is_err() {
+                return;
+            }
+        }
+        let mut kept = lock();
+        if kept.len() >= MAX_KEPT_NAMESPACES {
+            drop(kept.remove(0));
+        }
+        kept.push(self);
+    }
+}
+
+/// Drops the network namespaces this process keeps for reuse (see
+/// [`BridgeNet::reuse`](super::BridgeNet::reuse)) and returns how many there were.
+/// The kernel destroys them, and their veths, in the background.
+pub fn release_kept_namespaces() -> usize {
+    let all = std::mem::take(&mut *lock());
+    all.len()
+}
+
+fn lock() -> MutexGuard<'static, Vec<Kept>> {
+    KEPT.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn pop(key: Key) -> Option<Kept> {
+    let mut kept = lock();
+    let i = kept.iter().rposition(|k| k.key == key)?;
+    Some(kept.swap_remove(i))
+}
+
+/// A new namespace with `lo` up and a veth whose peer is its `eth0`, up.
+fn make(p: &mut Prepared, key: Key) -> Result<Kept> {
+    // A thread of its own makes it, so the caller's thread stays where it is.
+    let (ns, inside) = std::thread::scope(|s| s.spawn(new_namespace).join())
+        .unwrap_or_else(|_| Err(Error::os("make a network namespace", Errno::EIO)))?;
+    create_veth(p, PeerNs::Fd(ns.as_raw_fd()))?;
+    Ok(Kept { key, ns, inside, address: None })
+}
+
+fn new_namespace() -> Result<(OwnedFd, Rtnl)> {
+    sys::unshare(libc::CLONE_NEWNET).map_err(|e| Error::os("unshare(CLONE_NEWNET)", e))?;
+    let ns = File::open("/proc/thread-self/ns/net")
+        .map_err(|e| Error::os("open /proc/thread-self/ns/net", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+    let mut inside = Rtnl::open()?;
+    let seq = inside.seq();
+    inside.transact(&[Request { seq, bytes: message::link_up(1, seq), dump: false }], "bring lo up")?;
+    Ok((ns.into(), inside))
+}
+
+/// The calling thread inside a kept namespace, until [`Entered::leave`] (or drop)
+/// takes it back to its own.
+pub(crate) struct Entered {
+    own: Option<OwnedFd>,
+}
+
+impl Entered {
+    /// Moves the calling thread into `k`'s namespace.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when `setns` fails; the thread is then where it was.
+    pub(crate) fn enter(k: &Kept) -> Result<Entered> {
+        let own: OwnedFd = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| Error::os("open /proc/thread-self/ns/net", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
+            .into();
+        sys::setns(k.fd().as_raw_fd(), libc::CLONE_NEWNET).map_err(|e| Error::os("setns(CLONE_NEWNET)", e))?;
+        Ok(Entered { own: Some(own) })
+    }
+
+    /// Takes the thread back to its own namespace.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when `setns` fails.
+    pub(crate) fn leave(mut self) -> Result<()> {
+        self.back()
+    }
+
+    fn back(&mut self) -> Result<()> {
+        match self.own.take() {
+            Some(own) => {
+                sys::setns(own.as_raw_fd(), libc::CLONE_NEWNET).map_err(|e| Error::os("setns(CLONE_NEWNET)", e))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let _ = self.back();
+    }
+}
