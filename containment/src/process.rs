@@ -216,12 +216,16 @@ pub struct Child {
     group: Option<Group>,
     /// For a program run in a running sandbox: its memory group's OOM kills.
     pub(crate) oom_watch: Option<crate::cgroup::OomWatch>,
+    /// A kept network namespace the sandbox runs in, given back for the next
+    /// sandbox once it ended (see `BridgeNet::reuse`); dropped with the handle else.
+    /// (Declared before `leases`, so dropped before them: its address goes first.)
+    pub(crate) kept_net: Option<crate::net::Kept>,
+    /// The sandbox's address on a bridge (in a namespace of its own), removed once
+    /// it ended, before its lease is released.
+    pub(crate) net_address: Option<crate::net::Assigned>,
     /// What the sandbox holds while it runs (its address on a bridge, its range
     /// of host ids); released once it ended.
     pub(crate) leases: Vec<Lease>,
-    /// A kept network namespace the sandbox runs in, given back for the next
-    /// sandbox once it ended (see `BridgeNet::reuse`); dropped with the handle else.
-    pub(crate) kept_net: Option<crate::net::Kept>,
     /// The program's standard input, if piped.
     pub stdin: Option<ChildStdin>,
     /// The program's standard output, if piped.
@@ -247,8 +251,9 @@ impl Child {
             reaped: false,
             owner: std::process::id(),
             group,
-            leases: Vec::new(),
             kept_net: None,
+            net_address: None,
+            leases: Vec::new(),
             oom_watch: None,
             stdin: None,
             stdout: None,
@@ -333,10 +338,21 @@ impl Child {
         if let Some(g) = self.group.take() {
             g.persist();
         }
+        self.keep_addresses();
         for l in &mut self.leases {
             l.keep_file();
         }
         self.reaped = true; // so that dropping does not kill it
+    }
+
+    /// Leaves the sandbox's address on a bridge in place when this handle goes.
+    fn keep_addresses(&mut self) {
+        if let Some(a) = &mut self.net_address {
+            a.keep();
+        }
+        if let Some(k) = &mut self.kept_net {
+            k.keep_address();
+        }
     }
 
     /// The init's pidfd.
@@ -436,6 +452,7 @@ impl Child {
         if let Some(k) = self.kept_net.take() {
             k.give_back();
         }
+        self.net_address = None;
         self.leases.clear();
         let (user, system) = cpu.unwrap_or((tv(exited.rusage.ru_utime), tv(exited.rusage.ru_stime)));
         let usage = Usage {
@@ -469,6 +486,7 @@ impl Drop for Child {
             for l in &mut self.leases {
                 l.keep_file();
             }
+            self.keep_addresses();
             return;
         }
         if !self.reaped {

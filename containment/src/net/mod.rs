@@ -25,6 +25,7 @@ use crate::resource::Ipv4Net;
 use message::{LinkFacts, PeerNs, Reply, Veth, PEER_INDEX};
 pub use reuse::{release_kept_namespaces, MAX_KEPT_NAMESPACES};
 pub(crate) use reuse::{Entered, Kept};
+
 use socket::{Request, Rtnl};
 
 /// The network of a sandbox.
@@ -242,10 +243,56 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
 
 /// Creates the veth pair of the sandbox whose init is `pid`, with `eth0` inside,
 /// and configures `eth0` through `inside`, a netlink socket in the sandbox's
-/// network namespace.
-pub(crate) fn attach(p: &mut Prepared, pid: u32, inside: OwnedFd) -> Result<()> {
+/// network namespace. Returns the address, held until the sandbox ended.
+pub(crate) fn attach(p: &mut Prepared, pid: u32, inside: OwnedFd) -> Result<Assigned> {
     create_veth(p, PeerNs::Pid(pid))?;
-    configure(&mut Rtnl::from_fd(inside), p.address, p.gateway, true)
+    let mut inside = Rtnl::from_fd(inside);
+    configure(&mut inside, p.address, p.gateway, true)?;
+    Ok(Assigned { inside, address: Some(p.address) })
+}
+
+/// A bridged sandbox's address, removed from its namespace when this goes (before
+/// its lease is released): a namespace the kernel destroys in the background keeps
+/// answering for its address meanwhile, against the next sandbox given it.
+pub(crate) struct Assigned {
+    /// A netlink socket in the sandbox's namespace (which it keeps alive).
+    inside: Rtnl,
+    address: Option<Ipv4Net>,
+}
+
+impl Assigned {
+    /// Removes the address now.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when the kernel refuses (the interface is gone, say).
+    fn remove(&mut self) -> Result<()> {
+        match self.address.take() {
+            Some(a) => {
+                let seq = self.inside.seq();
+                let del = Request { seq, bytes: message::del_addr(PEER_INDEX, a, seq), dump: false };
+                self.inside.transact(&[del], "remove address").map(drop)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Leaves the address in place when this goes: the sandbox runs on without this
+    /// handle (a persistent sandbox, or a copy of the handle made by `fork`).
+    pub(crate) fn keep(&mut self) {
+        self.address = None;
+    }
+}
+
+impl Drop for Assigned {
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+impl std::fmt::Debug for Assigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assigned").field("address", &self.address).finish_non_exhaustive()
+    }
 }
 
 /// Creates a veth pair whose host end joins the bridge and whose peer is `eth0` (at

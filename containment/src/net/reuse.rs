@@ -19,11 +19,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
 
-use super::message::{self, PeerNs, PEER_INDEX};
+use super::message::{self, PeerNs};
 use super::socket::{Request, Rtnl};
-use super::{configure, create_veth, Prepared};
+use super::{configure, create_veth, Assigned, Prepared};
 use crate::error::{Error, Result};
-use crate::resource::Ipv4Net;
 use crate::sys;
 
 /// How many namespaces a process keeps at most; one more given back is dropped.
@@ -43,15 +42,16 @@ struct Key {
 pub(crate) struct Kept {
     key: Key,
     ns: OwnedFd,
-    /// A netlink socket in it.
-    inside: Rtnl,
-    /// The address `eth0` holds, removed before the namespace is kept.
-    address: Option<Ipv4Net>,
+    /// A netlink socket in it, and the address `eth0` holds (removed before the
+    /// namespace is kept, or when it is dropped).
+    assigned: Assigned,
+    /// A `NETLINK_SOCK_DIAG` socket in it.
+    diag: Rtnl,
 }
 
 impl std::fmt::Debug for Kept {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kept").field("key", &self.key).field("ns", &self.ns).field("address", &self.address).finish()
+        f.debug_struct("Kept").field("key", &self.key).field("ns", &self.ns).field("assigned", &self.assigned).finish()
     }
 }
 
@@ -67,14 +67,14 @@ impl Kept {
         let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
         if let Some(mut k) = pop(key) {
             // Failing, it is dropped: its veth was deleted from the host, say.
-            if configure(&mut k.inside, p.address, p.gateway, false).is_ok() {
-                k.address = Some(p.address);
+            if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
+                k.assigned.address = Some(p.address);
                 return Ok(k);
             }
         }
         let mut k = make(p, key)?;
-        configure(&mut k.inside, p.address, p.gateway, true)?;
-        k.address = Some(p.address);
+        configure(&mut k.assigned.inside, p.address, p.gateway, true)?;
+        k.assigned.address = Some(p.address);
         Ok(k)
     }
 
@@ -83,23 +83,42 @@ impl Kept {
         self.ns.as_fd()
     }
 
+    /// Leaves the address in place when this goes (a copy of the handle made by
+    /// `fork`: the sandbox is the original process's).
+    pub(crate) fn keep_address(&mut self) {
+        self.assigned.keep();
+    }
+
     /// Keeps the namespace for a next sandbox, once its address is removed (drops it
-    /// when that fails). With [`MAX_KEPT_NAMESPACES`] kept, the oldest is dropped:
+    /// when that fails, or when a TCP socket of the sandbox is left in it).
+    /// (Dropped, it loses its address too, see [`Assigned`].) With [`MAX_KEPT_NAMESPACES`] kept, the oldest is dropped:
     /// one whose bridge or veth is gone is never taken again. The sandbox must have
     /// ended: no process is left in it.
     pub(crate) fn give_back(mut self) {
-        if let Some(a) = self.address.take() {
-            let seq = self.inside.seq();
-            let del = Request { seq, bytes: message::del_addr(PEER_INDEX, a, seq), dump: false };
-            if self.inside.transact(&[del], "remove address").is_err() {
-                return;
-            }
+        if self.assigned.remove().is_err() || !matches!(self.tcp_left(), Ok(false)) {
+            return;
         }
         let mut kept = lock();
         if kept.len() >= MAX_KEPT_NAMESPACES {
             drop(kept.remove(0));
         }
         kept.push(self);
+    }
+}
+
+impl Kept {
+    /// Whether a TCP socket of the sandbox outlived it (in `TIME_WAIT`, say): the
+    /// next sandbox could not bind its port and would see it in `/proc/net/tcp`.
+    fn tcp_left(&mut self) -> Result<bool> {
+        // One dump at a time: a socket runs one dump at once.
+        for family in [libc::AF_INET, libc::AF_INET6] {
+            let seq = self.diag.seq();
+            let dump = Request { seq, bytes: message::tcp_sockets(family as u8, seq), dump: true };
+            if !self.diag.transact(&[dump], "list TCP sockets")?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -124,20 +143,20 @@ fn pop(key: Key) -> Option<Kept> {
 /// A new namespace with `lo` up and a veth whose peer is its `eth0`, up.
 fn make(p: &mut Prepared, key: Key) -> Result<Kept> {
     // A thread of its own makes it, so the caller's thread stays where it is.
-    let (ns, inside) = std::thread::scope(|s| s.spawn(new_namespace).join())
+    let (ns, inside, diag) = std::thread::scope(|s| s.spawn(new_namespace).join())
         .unwrap_or_else(|_| Err(Error::os("make a network namespace", Errno::EIO)))?;
     create_veth(p, PeerNs::Fd(ns.as_raw_fd()))?;
-    Ok(Kept { key, ns, inside, address: None })
+    Ok(Kept { key, ns, assigned: Assigned { inside, address: None }, diag })
 }
 
-fn new_namespace() -> Result<(OwnedFd, Rtnl)> {
+fn new_namespace() -> Result<(OwnedFd, Rtnl, Rtnl)> {
     sys::unshare(libc::CLONE_NEWNET).map_err(|e| Error::os("unshare(CLONE_NEWNET)", e))?;
     let ns = File::open("/proc/thread-self/ns/net")
         .map_err(|e| Error::os("open /proc/thread-self/ns/net", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
     let mut inside = Rtnl::open()?;
     let seq = inside.seq();
     inside.transact(&[Request { seq, bytes: message::link_up(1, seq), dump: false }], "bring lo up")?;
-    Ok((ns.into(), inside))
+    Ok((ns.into(), inside, Rtnl::open_sock_diag()?))
 }
 
 /// The calling thread inside a kept namespace, until [`Entered::leave`] (or drop)

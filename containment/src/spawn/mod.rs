@@ -199,7 +199,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
             Some(Record { kind: Kind::Netlink, value, .. }) => {
                 let done = (|| {
                     let inside = sys::pidfd_getfd(child.pidfd_raw(), value).map_err(|e| Error::os("pidfd_getfd", e))?;
-                    net::attach(prepared, pid as u32, inside)?;
+                    child.net_address = Some(net::attach(prepared, pid as u32, inside)?);
                     fault::at(plan.fault, Who::Supervisor, Stage::Network);
                     send_go(&go, b'g')
                 })();
