@@ -159,26 +159,6 @@ pub(crate) fn default_route(index: u32, gateway: Ipv4Addr, seq: u32) -> Vec<u8> 
     request(RouteNetlinkMessage::NewRoute(m), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
 }
 
-/// `SOCK_DIAG_BY_FAMILY` dump of every TCP socket of `family` (`AF_INET`,
-/// `AF_INET6`), whatever its state (`TIME_WAIT` included), for a
-/// `NETLINK_SOCK_DIAG` socket: a `struct inet_diag_req_v2` matching all.
-pub(crate) fn tcp_sockets(family: u8, seq: u32) -> Vec<u8> {
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    // nlmsghdr (16 bytes), then family, protocol, extensions, padding, the states
-    // (a bit mask: all), and a zeroed `struct inet_diag_sockid` (48 bytes).
-    let len: u32 = 16 + 8 + 48;
-    let mut m = Vec::with_capacity(len as usize);
-    m.extend_from_slice(&len.to_ne_bytes());
-    m.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    m.extend_from_slice(&seq.to_ne_bytes());
-    m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, 0, 0]);
-    m.extend_from_slice(&u32::MAX.to_ne_bytes());
-    m.resize(len as usize, 0);
-    m
-}
-
 /// One parsed reply message.
 #[derive(Debug)]
 pub(crate) enum Reply {
@@ -333,18 +313,6 @@ mod tests {
         let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) = p.payload else { panic!() };
         assert_eq!((m.header.index, m.header.prefix_len), (2, 24));
         assert!(m.attributes.contains(&AddressAttribute::Local(IpAddr::V4(a.addr()))));
-    }
-
-    #[test]
-    fn the_tcp_socket_dump_asks_for_every_state() {
-        let m = tcp_sockets(libc::AF_INET6 as u8, 7);
-        assert_eq!((m.len(), u32_at(&m, 0)), (72, 72));
-        assert_eq!(u16_at(&m, 4), 20, "SOCK_DIAG_BY_FAMILY");
-        assert_eq!(u16_at(&m, 6), NLM_F_REQUEST | NLM_F_DUMP);
-        assert_eq!(u32_at(&m, 8), 7, "seq");
-        assert_eq!(&m[16..20], &[libc::AF_INET6 as u8, libc::IPPROTO_TCP as u8, 0, 0]);
-        assert_eq!(u32_at(&m, 20), u32::MAX, "all states");
-        assert!(m[24..].iter().all(|b| *b == 0), "a socket id matching any");
     }
 
     #[test]

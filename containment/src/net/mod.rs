@@ -107,14 +107,18 @@ impl BridgeNet {
     ///
     /// - A kept namespace holds no address: it is removed when the sandbox ends
     ///   (and its lease released), and the next sandbox's is added.
-    /// - Its host end stays on the bridge, down to no address, while this process
-    ///   keeps it; at most [`MAX_KEPT_NAMESPACES`] are kept. They go when the process exits, or
-    ///   with [`release_kept_namespaces`].
+    /// - Its veth's host end stays on the bridge while this process keeps it; at
+    ///   most [`MAX_KEPT_NAMESPACES`] are kept (the oldest goes first). They go when
+    ///   the process exits, or with [`release_kept_namespaces`].
     /// - The namespace belongs to the host's user namespace, not the sandbox's: no
     ///   process in the sandbox can change it. So only sandboxes whose program keeps
     ///   no capability and that mount no sysfs use one; the others, and named
     ///   sandboxes and those with a fixed [`BridgeNet::mac`], get a new namespace as
     ///   without this option.
+    /// - A namespace in which a TCP socket outlived its sandbox (in `TIME_WAIT`, say)
+    ///   is not kept: the next sandbox can bind every port. The next sandbox can
+    ///   still see the previous one's traffic counters (`/proc/net/dev`,
+    ///   `/proc/net/snmp`) and neighbour cache.
     pub fn reuse(mut self, yes: bool) -> BridgeNet {
         self.reuse = yes;
         self

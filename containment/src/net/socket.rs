@@ -2,10 +2,7 @@
 
 use std::os::fd::OwnedFd;
 
-use netlink_sys::{
-    protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG},
-    Socket,
-};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use nix::errno::Errno;
 
 use super::message::{parse_replies, Reply};
@@ -28,17 +25,7 @@ pub(crate) struct Rtnl {
 impl Rtnl {
     /// A socket in the calling thread's network namespace.
     pub fn open() -> Result<Rtnl> {
-        Rtnl::open_protocol(NETLINK_ROUTE)
-    }
-
-    /// A `NETLINK_SOCK_DIAG` socket (to list sockets) in the calling thread's
-    /// network namespace, used like a route socket.
-    pub fn open_sock_diag() -> Result<Rtnl> {
-        Rtnl::open_protocol(NETLINK_SOCK_DIAG)
-    }
-
-    fn open_protocol(protocol: isize) -> Result<Rtnl> {
-        let mut socket = Socket::new(protocol).map_err(|e| io("socket(AF_NETLINK)", e))?;
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| io("socket(AF_NETLINK)", e))?;
         socket.bind_auto().map_err(|e| io("bind(AF_NETLINK)", e))?;
         Ok(Rtnl { socket, seq: 1 })
     }
