@@ -765,6 +765,14 @@ fn a_bridged_sandbox_sees_lo_and_eth0_with_its_address_route_mtu_and_mac() {
     host.assert_unchanged();
 }
 
+/// Held by the tests that keep namespaces: what is kept is the process's, and
+/// `release_kept_namespaces` drops all of it.
+static KEPT_NAMESPACES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn kept_namespaces_to_this_test() -> std::sync::MutexGuard<'static, ()> {
+    KEPT_NAMESPACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The network namespace of a sandbox made from `sb`, as `readlink` names it there
 /// (`net:[inode]`).
 fn netns_seen_in(sb: &Sandbox) -> String {
@@ -775,6 +783,7 @@ fn netns_seen_in(sb: &Sandbox) -> String {
 #[test]
 fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_released() {
     let (_dir, probe) = require_net!(cc);
+    let _only = kept_namespaces_to_this_test();
     let host = HostLinks::snapshot();
     in_new_netns(|| {
         let net = TestNet::new("ctbr-reuse", Some("10.77.5.1/24"), None);
@@ -839,6 +848,36 @@ fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_r
         // connections may leave sockets that keep some from being kept.)
         let released = containment::release_kept_namespaces();
         assert!((0..=2).contains(&released), "{released}");
+        net.finish();
+    });
+    host.assert_unchanged();
+}
+
+#[test]
+fn eight_threads_share_at_most_eight_kept_namespaces() {
+    require_net!();
+    let _only = kept_namespaces_to_this_test();
+    let host = HostLinks::snapshot();
+    in_new_netns(|| {
+        let net = TestNet::new("ctbr-reuse8", Some("10.77.7.1/24"), None);
+        let seen: Vec<Vec<String>> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..8)
+                .map(|t| {
+                    s.spawn(move || {
+                        let addr = format!("10.77.7.{}/24", 10 + t);
+                        let sb = sandbox(Net::bridge("ctbr-reuse8", cidr(&addr)).reuse(true), None);
+                        (0..10).map(|_| netns_seen_in(&sb)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
+        // A new namespace is made only when every kept one is in use: never more
+        // than the eight sandboxes that run at once.
+        let distinct: BTreeSet<&String> = seen.iter().flatten().collect();
+        assert!((1..=8).contains(&distinct.len()), "{} namespaces for 80 sandboxes: {distinct:?}", distinct.len());
+        assert!(distinct.iter().all(|n| n.starts_with("net:[")), "{distinct:?}");
+        assert_eq!(containment::release_kept_namespaces(), distinct.len(), "each is kept once, none lost");
         net.finish();
     });
     host.assert_unchanged();
