@@ -124,7 +124,7 @@ pub(crate) fn start(cmd: &mut Command, program: bool) -> Result<Running> {
         validate_name(n)?;
         leases.push(take_name(n)?);
     }
-    let how = Start { program, persist, name: name.clone(), leases };
+    let how = Start { program, persist, name: name.clone(), leases, joinable: true };
     let (child, started) = match spawn::start(cmd, Defaults::Spawn, how) {
         Ok(s) => s,
         Err(e) => {

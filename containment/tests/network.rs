@@ -839,6 +839,36 @@ fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_r
         assert_ne!(netns_seen_in(&capable), fresh, "a capable program's namespace is never a kept one");
         assert_eq!(netns_seen_in(&kept("10.77.5.10/24")), fresh, "the kept one is still there");
 
+        // A process made by fork does not use its parent's kept namespaces (the
+        // parent may be using one), and leaves them to it.
+        // SAFETY: the child only asks the library's pool and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let seen = containment::release_kept_namespaces();
+            // SAFETY: ends the forked child at once.
+            unsafe { libc::_exit(if seen == 0 { 0 } else { 1 }) }
+        }
+        assert!(pid > 0, "fork");
+        let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).expect("wait for the fork");
+        assert_eq!(status, nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid), 0), "the fork saw none");
+        assert_eq!(netns_seen_in(&kept("10.77.5.10/24")), fresh, "the parent's is still kept, and works");
+
+        // A sandbox that runs programs later gets a namespace of its own, and the
+        // programs run in it (they join the namespaces its init was made with).
+        let running = kept("10.77.5.13/24").start().expect("start an empty sandbox");
+        let mut cmd = running.command("/bin/sh");
+        cmd.args([
+            "-c",
+            "readlink /proc/self/ns/net; cat /sys/class/net/eth0/address 2>/dev/null; ip -o -4 addr show eth0",
+        ]);
+        let out = cmd.stdout(Stdio::piped()).output().expect("a program in the running sandbox");
+        let out = text(&out.stdout);
+        let joined = out.lines().next().unwrap_or_default();
+        assert!(joined.starts_with("net:[") && joined != fresh, "{out}");
+        assert_ne!(joined, format!("net:[{thread_ns}]"), "not the supervisor's network: {out}");
+        assert!(out.contains("inet 10.77.5.13/24"), "its own eth0: {out}");
+        running.kill().expect("kill the running sandbox");
+
         // Two at once (each end of an exchange) use two namespaces (the kept one and
         // a new one), and traffic flows both ways.
         exchange_reusing(&net.bridge, &probe, "10.77.5.11/24", "10.77.5.12/24", 3, true);

@@ -111,14 +111,19 @@ impl BridgeNet {
     ///   most [`MAX_KEPT_NAMESPACES`] are kept (the oldest goes first). They go when
     ///   the process exits, or with [`release_kept_namespaces`].
     /// - The namespace belongs to the host's user namespace, not the sandbox's: no
-    ///   process in the sandbox can change it. So only sandboxes whose program keeps
-    ///   no capability and that mount no sysfs use one; the others, and named
-    ///   sandboxes and those with a fixed [`BridgeNet::mac`], get a new namespace as
-    ///   without this option.
-    /// - A namespace in which a TCP socket outlived its sandbox (in `TIME_WAIT`, say)
-    ///   is not kept: the next sandbox can bind every port. The next sandbox can
-    ///   still see the previous one's traffic counters (`/proc/net/dev`,
-    ///   `/proc/net/snmp`) and neighbour cache.
+    ///   process in the sandbox can configure it. A process made by `fork` does not
+    ///   use its parent's. So only sandboxes whose program keeps
+    ///   no capability and that mount no sysfs use one; the others, sandboxes
+    ///   started to run programs in later ([`Running`](crate::Running): named,
+    ///   persistent or not) and those with a fixed [`BridgeNet::mac`] get a new
+    ///   namespace as without this option.
+    /// - A namespace in which an IP socket outlived its sandbox (a TCP connection
+    ///   in `TIME_WAIT`, a socket passed out of the sandbox) is not kept: the next
+    ///   sandbox can bind every port and receives only its own traffic. It can
+    ///   still see what the kernel remembers of the previous one's traffic: the
+    ///   counters (`/proc/net/dev`, `/proc/net/snmp`), the neighbour cache, TCP
+    ///   metrics and path MTUs learnt, and `eth0`'s MAC and IPv6 link-local
+    ///   address are the same.
     pub fn reuse(mut self, yes: bool) -> BridgeNet {
         self.reuse = yes;
         self
@@ -250,9 +255,10 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
 /// network namespace. Returns the address, held until the sandbox ended.
 pub(crate) fn attach(p: &mut Prepared, pid: u32, inside: OwnedFd) -> Result<Assigned> {
     create_veth(p, PeerNs::Pid(pid))?;
-    let mut inside = Rtnl::from_fd(inside);
-    configure(&mut inside, p.address, p.gateway, true)?;
-    Ok(Assigned { inside, address: Some(p.address) })
+    // Noted before it is set: after a partial failure it is removed too.
+    let mut assigned = Assigned { inside: Rtnl::from_fd(inside), address: Some(p.address) };
+    configure(&mut assigned.inside, p.address, p.gateway, true)?;
+    Ok(assigned)
 }
 
 /// A bridged sandbox's address, removed from its namespace when this goes (before

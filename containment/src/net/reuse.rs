@@ -26,7 +26,8 @@ use super::{configure, create_veth, Assigned, Prepared};
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// How many namespaces a process keeps at most; one more given back is dropped.
+/// How many namespaces a process keeps at most; with as many kept, the oldest is
+/// dropped for one given back.
 pub const MAX_KEPT_NAMESPACES: usize = 16;
 
 /// Which sandboxes a kept namespace suits: those on the same bridge, seen from the
@@ -58,7 +59,15 @@ impl std::fmt::Debug for Kept {
     }
 }
 
-static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+/// The kept namespaces, and the process they belong to: a process made by `fork`
+/// inherits them but must not use them (its parent may be using one), so it
+/// forgets them at its first use of the pool.
+static KEPT: Mutex<Pool> = Mutex::new(Pool { owner: 0, kept: Vec::new() });
+
+struct Pool {
+    owner: u32,
+    kept: Vec<Kept>,
+}
 
 impl Kept {
     /// A namespace for the sandbox `p` was prepared for, with its address and
@@ -68,16 +77,18 @@ impl Kept {
     /// [`Error::Os`] when making the namespace or the veth, or configuring it, fails.
     pub(crate) fn take(p: &mut Prepared) -> Result<Kept> {
         let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
+        // The address is noted before it is set: a namespace dropped after a
+        // partial failure loses it too.
         if let Some(mut k) = pop(key) {
+            k.assigned.address = Some(p.address);
             // Failing, it is dropped: its veth was deleted from the host, say.
             if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
-                k.assigned.address = Some(p.address);
                 return Ok(k);
             }
         }
         let mut k = make(p, key)?;
-        configure(&mut k.assigned.inside, p.address, p.gateway, true)?;
         k.assigned.address = Some(p.address);
+        configure(&mut k.assigned.inside, p.address, p.gateway, true)?;
         Ok(k)
     }
 
@@ -98,29 +109,32 @@ impl Kept {
     /// one whose bridge or veth is gone is never taken again. The sandbox must have
     /// ended: no process is left in it.
     pub(crate) fn give_back(mut self) {
-        if self.assigned.remove().is_err() || !matches!(self.tcp_left(), Ok(false)) {
+        if self.assigned.remove().is_err() || !matches!(self.sockets_left(), Ok(false)) {
             return;
         }
-        let mut kept = lock();
-        if kept.len() >= MAX_KEPT_NAMESPACES {
-            drop(kept.remove(0));
+        let mut pool = lock();
+        if pool.kept.len() >= MAX_KEPT_NAMESPACES {
+            drop(pool.kept.remove(0));
         }
-        kept.push(self);
+        pool.kept.push(self);
     }
 }
 
 impl Kept {
-    /// Whether a TCP socket of the sandbox outlived it (in `TIME_WAIT`, say): the
-    /// next sandbox could not bind its port and would see it in `/proc/net/tcp`.
-    /// (The namespace's own counters; a `NETLINK_SOCK_DIAG` dump walks the hash
-    /// tables of every namespace: 0.4 ms here.)
-    fn tcp_left(&self) -> Result<bool> {
+    /// Whether an IP socket of the sandbox outlived it: a TCP connection closing or
+    /// in `TIME_WAIT` (the next sandbox could not bind its port, and would see it
+    /// in `/proc/net/tcp`), or a socket held from outside (passed out with
+    /// `SCM_RIGHTS`, say), which could receive the next sandbox's traffic. Read
+    /// from the namespace's own counters of sockets in use, which drop when a
+    /// socket is closed (its count of all sockets drops only once the kernel freed
+    /// them, later). (A `NETLINK_SOCK_DIAG` dump walks the sockets of every
+    /// namespace: 0.4 ms here.)
+    fn sockets_left(&self) -> Result<bool> {
         let mut buf = [0u8; 1024];
         for file in std::iter::once(&self.sockstat).chain(&self.sockstat6) {
             let n = file.read_at(&mut buf, 0).map_err(|e| io_error("read /proc/net/sockstat", &e))?;
-            match tcp_in_use(&buf[..n]) {
-                Some(0) => {}
-                _ => return Ok(true),
+            if ip_sockets_in(&buf[..n]) != Some(0) {
+                return Ok(true);
             }
         }
         Ok(false)
@@ -131,18 +145,27 @@ impl Kept {
 /// [`BridgeNet::reuse`](super::BridgeNet::reuse)) and returns how many there were.
 /// The kernel destroys them, and their veths, in the background.
 pub fn release_kept_namespaces() -> usize {
-    let all = std::mem::take(&mut *lock());
+    let all = std::mem::take(&mut lock().kept);
     all.len()
 }
 
-fn lock() -> MutexGuard<'static, Vec<Kept>> {
-    KEPT.lock().unwrap_or_else(PoisonError::into_inner)
+/// The pool of this process (see [`KEPT`]).
+fn lock() -> MutexGuard<'static, Pool> {
+    let mut pool = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    let me = std::process::id();
+    if pool.owner != me {
+        // Their addresses were removed before they were kept: dropping closes
+        // this process's copies of the descriptors, nothing else.
+        pool.kept.clear();
+        pool.owner = me;
+    }
+    pool
 }
 
 fn pop(key: Key) -> Option<Kept> {
-    let mut kept = lock();
-    let i = kept.iter().rposition(|k| k.key == key)?;
-    Some(kept.swap_remove(i))
+    let mut pool = lock();
+    let i = pool.kept.iter().rposition(|k| k.key == key)?;
+    Some(pool.kept.swap_remove(i))
 }
 
 /// A new namespace with `lo` up and a veth whose peer is its `eth0`, up.
@@ -176,28 +199,34 @@ fn new_namespace() -> Result<Inside> {
     let seq = rtnl.seq();
     rtnl.transact(&[Request { seq, bytes: message::link_up(1, seq), dump: false }], "bring lo up")?;
     let sockstat = open("/proc/thread-self/net/sockstat")?;
-    // Without IPv6 there is no such file, and no TCP over IPv6.
+    // Without IPv6 there is no such file, and no IPv6 socket.
     let sockstat6 = File::open("/proc/thread-self/net/sockstat6").ok();
     Ok(Inside { ns: ns.into(), rtnl, sockstat, sockstat6 })
 }
 
-/// The TCP sockets (`inuse`) plus those in `TIME_WAIT` (`tw`) in a
-/// `/proc/net/sockstat` or `sockstat6` text (lines `TCP: inuse 0 orphan 0 tw 0 ...`
-/// and `TCP6: inuse 0`); `None` when it has no TCP line or a count does not parse.
-fn tcp_in_use(text: &[u8]) -> Option<u64> {
+/// The IP sockets in use (`inuse` of the TCP, UDP, UDP-Lite and raw lines) plus
+/// the TCP connections in `TIME_WAIT` (`tw`) in a `/proc/net/sockstat` or
+/// `sockstat6` text; `None` when it has no TCP line or a count does not parse.
+fn ip_sockets_in(text: &[u8]) -> Option<u64> {
+    const COUNTED: [&str; 8] = ["TCP:", "UDP:", "UDPLITE:", "RAW:", "TCP6:", "UDP6:", "UDPLITE6:", "RAW6:"];
     let text = std::str::from_utf8(text).ok()?;
-    let line = text.lines().find(|l| l.starts_with("TCP: ") || l.starts_with("TCP6: "))?;
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let count = |key: &str| -> Option<Option<u64>> {
-        let i = words.iter().position(|w| *w == key)?;
-        Some(words.get(i + 1).and_then(|n| n.parse().ok()))
-    };
-    let inuse = count("inuse")??;
-    let tw = match count("tw") {
-        Some(n) => n?,
-        None => 0,
-    };
-    Some(inuse + tw)
+    let (mut total, mut tcp) = (0u64, false);
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(kind) = words.first().filter(|w| COUNTED.contains(w)) else { continue };
+        let count = |key: &str| -> Option<u64> {
+            let i = words.iter().position(|w| *w == key)?;
+            words.get(i + 1)?.parse().ok()
+        };
+        total += count("inuse")?;
+        if *kind == "TCP:" || *kind == "TCP6:" {
+            tcp = true;
+        }
+        if *kind == "TCP:" {
+            total += count("tw")?;
+        }
+    }
+    tcp.then_some(total)
 }
 
 fn io_error(what: &'static str, e: &std::io::Error) -> Error {
@@ -230,13 +259,13 @@ impl Entered {
         self.back()
     }
 
+    /// Keeps the descriptor until it worked: dropping tries again.
     fn back(&mut self) -> Result<()> {
-        match self.own.take() {
-            Some(own) => {
-                sys::setns(own.as_raw_fd(), libc::CLONE_NEWNET).map_err(|e| Error::os("setns(CLONE_NEWNET)", e))
-            }
-            None => Ok(()),
+        if let Some(own) = &self.own {
+            sys::setns(own.as_raw_fd(), libc::CLONE_NEWNET).map_err(|e| Error::os("setns(CLONE_NEWNET)", e))?;
+            self.own = None;
         }
+        Ok(())
     }
 }
 
@@ -248,18 +277,19 @@ impl Drop for Entered {
 
 #[cfg(test)]
 mod tests {
-    use super::tcp_in_use;
+    use super::ip_sockets_in;
 
     #[test]
-    fn tcp_sockets_are_counted_with_those_in_time_wait() {
-        let v4 = b"sockets: used 10\nTCP: inuse 1 orphan 0 tw 2 alloc 1 mem 29\nUDP: inuse 0 mem 0\n";
-        assert_eq!(tcp_in_use(v4), Some(3));
-        assert_eq!(tcp_in_use(b"sockets: used 3\nTCP: inuse 0 orphan 0 tw 0 alloc 9 mem 0\n"), Some(0));
-        assert_eq!(tcp_in_use(b"TCP6: inuse 4\nUDP6: inuse 0\n"), Some(4));
-        assert_eq!(tcp_in_use(b"TCP6: inuse 0\n"), Some(0));
+    fn ip_sockets_are_counted_with_the_connections_in_time_wait() {
+        let v4 = b"sockets: used 10\nTCP: inuse 1 orphan 0 tw 2 alloc 1 mem 29\nUDP: inuse 3 mem 0\n\
+                   UDPLITE: inuse 0\nRAW: inuse 4\nFRAG: inuse 5 memory 0\n";
+        assert_eq!(ip_sockets_in(v4), Some(10), "not FRAG, not the sockets used (netlink, unix)");
+        let idle = b"sockets: used 1\nTCP: inuse 0 orphan 0 tw 0 alloc 9 mem 0\nUDP: inuse 0 mem 0\n";
+        assert_eq!(ip_sockets_in(idle), Some(0));
+        assert_eq!(ip_sockets_in(b"TCP6: inuse 0\nUDP6: inuse 2\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n"), Some(2));
         // Unreadable: counted as sockets left, so the namespace is not kept.
-        for bad in [&b""[..], b"UDP: inuse 0\n", b"TCP: inuse x tw 0\n", b"TCP: inuse 0 tw\n", b"\xff\xfe"] {
-            assert_eq!(tcp_in_use(bad), None, "{bad:?}");
+        for bad in [&b""[..], b"UDP: inuse 0 mem 0\n", b"TCP: inuse x tw 0\n", b"TCP: inuse 0 tw\n", b"\xff\xfe"] {
+            assert_eq!(ip_sockets_in(bad), None, "{bad:?}");
         }
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct Start {
     pub name: Option<String>,
     /// Leases the init must hold for as long as it lives (a name's).
     pub leases: Vec<crate::lease::Lease>,
+    /// Whether programs may be run in the sandbox later (a [`Running`](crate::Running)):
+    /// they join the namespaces `clone3` made.
+    pub joinable: bool,
 }
 
 /// What a started sandbox is made of, for running more programs in it.
@@ -70,8 +73,9 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         _ => None,
     };
     // A kept namespace is the host's: only a program without capabilities, in a
-    // sandbox that mounts no sysfs and does not outlive this process, may use one.
-    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && how.name.is_none() && !how.persist;
+    // sandbox that mounts no sysfs and runs no programs later (named and persistent
+    // sandboxes are all `Running`), may use one.
+    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !how.joinable;
     let kept = match net.as_mut() {
         Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
         _ => None,
@@ -155,7 +159,12 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     let entered = kept.as_ref().map(net::Entered::enter).transpose()?;
     let forked = child::fork_init(&plan, &fds, v2_fd, launch.as_ref().map(|(l, s)| (l, *s)));
     let left = entered.map(net::Entered::leave).transpose();
-    let (pid, pidfd) = forked.map_err(clone_error)?;
+    let ((pid, pidfd), left) = match (forked, left) {
+        (Ok(init), left) => (init, left),
+        // This thread still being in the sandbox's namespace is the worse news.
+        (Err(_), Err(e)) => return Err(e),
+        (Err(e), Ok(_)) => return Err(clone_error(e)),
+    };
     fault::at(plan.fault, Who::Supervisor, Stage::Clone);
     drop(entry);
     drop(report_wr);
