@@ -67,6 +67,7 @@ impl Bridge {
     /// same bridge (see `containment.release_kept_namespaces`).
     #[new]
     #[pyo3(signature = (name, address, *, gateway=None, mtu=None, mac=None, create=None, reuse=false))]
+    #[allow(clippy::too_many_arguments)] // one per keyword of the Python signature
     fn new(
         py: Python<'_>,
         name: &Bound<'_, PyAny>,

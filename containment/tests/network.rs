@@ -884,6 +884,46 @@ fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_r
 }
 
 #[test]
+fn a_kept_namespace_whose_veth_or_bridge_went_is_not_used_again() {
+    require_net!();
+    let _only = kept_namespaces_to_this_test();
+    let host = HostLinks::snapshot();
+    in_new_netns(|| {
+        let mut net = TestNet::new("ctbr-gone", Some("10.77.8.1/24"), None);
+        let kept = |addr: &str| sandbox(Net::bridge("ctbr-gone", cidr(addr)).reuse(true), None);
+        let ctm = || names(&links()).into_iter().filter(|n| n.starts_with("ctm")).collect::<Vec<_>>();
+        let first = netns_seen_in(&kept("10.77.8.2/24"));
+        assert_eq!(first, netns_seen_in(&kept("10.77.8.3/24")), "kept");
+
+        // Its veth deleted from the host: the next sandbox gets a new namespace,
+        // and a working eth0.
+        let port = net.only_port();
+        ip(&["link", "del", &port.name]);
+        let (view, child) = view_of(&kept("10.77.8.4/24"));
+        check_bridged_view(&net, &view, "10.77.8.4/24", Ipv4Addr::new(10, 77, 8, 1), 1500);
+        release(child);
+        let second = net.only_port();
+        assert_ne!(second.name, port.name, "a new veth");
+
+        // The bridge deleted and made again (another index): the namespace kept
+        // for the old one is dropped at the next spawn, with its veth, which had
+        // stayed in this namespace, detached.
+        ip(&["link", "del", "ctbr-gone"]);
+        assert_eq!(ctm(), vec![second.name.clone()], "the kept veth, detached");
+        net.expected.remove("ctbr-gone");
+        net = TestNet::new("ctbr-gone", Some("10.77.8.1/24"), None);
+        net.expected.retain(|n| !n.starts_with("ctm")); // the detached one must go
+        let third = netns_seen_in(&kept("10.77.8.5/24"));
+        assert!(third.starts_with("net:[") && third != first, "{third}");
+        let gone = wait_until(VETH_GONE_WITHIN, || ctm().len() == 1 && net.ports().len() == 1);
+        assert!(gone, "the old bridge's kept veth is destroyed: {:?}", ctm());
+        assert_eq!(containment::release_kept_namespaces(), 1);
+        net.finish();
+    });
+    host.assert_unchanged();
+}
+
+#[test]
 fn eight_threads_share_at_most_eight_kept_namespaces() {
     require_net!();
     let _only = kept_namespaces_to_this_test();

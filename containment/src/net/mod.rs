@@ -154,6 +154,8 @@ impl From<BridgeNet> for Net {
 /// What was checked and decided before the sandbox is cloned.
 pub(crate) struct Prepared {
     rtnl: Rtnl,
+    /// The bridge's name (and below, its index).
+    bridge_name: String,
     /// The supervisor's network namespace (see `registry::netns_id`).
     netns: u64,
     reuse: bool,
@@ -239,6 +241,7 @@ pub(crate) fn prepare(b: &BridgeNet) -> Result<Prepared> {
     let lease = registry::take_address(&b.bridge, b.address.addr(), netns)?;
     Ok(Prepared {
         rtnl,
+        bridge_name: b.bridge.clone(),
         netns,
         reuse: b.reuse && b.mac.is_none(),
         bridge: link.index,

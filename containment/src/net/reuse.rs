@@ -43,6 +43,7 @@ struct Key {
 /// held by this process.
 pub(crate) struct Kept {
     key: Key,
+    bridge_name: String,
     ns: OwnedFd,
     /// A netlink socket in it, and the address `eth0` holds (removed before the
     /// namespace is kept, or when it is dropped).
@@ -79,7 +80,7 @@ impl Kept {
         let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
         // The address is noted before it is set: a namespace dropped after a
         // partial failure loses it too.
-        if let Some(mut k) = pop(key) {
+        if let Some(mut k) = pop(key, &p.bridge_name) {
             k.assigned.address = Some(p.address);
             // Failing, it is dropped: its veth was deleted from the host, say.
             if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
@@ -162,8 +163,11 @@ fn lock() -> MutexGuard<'static, Pool> {
     pool
 }
 
-fn pop(key: Key) -> Option<Kept> {
+/// A kept namespace for `key`. Those kept for an earlier bridge of the same name
+/// (deleted and made again: another index) are dropped, with their veths.
+fn pop(key: Key, bridge_name: &str) -> Option<Kept> {
     let mut pool = lock();
+    pool.kept.retain(|k| k.key.netns != key.netns || k.bridge_name != bridge_name || k.key.bridge == key.bridge);
     let i = pool.kept.iter().rposition(|k| k.key == key)?;
     Some(pool.kept.swap_remove(i))
 }
@@ -176,6 +180,7 @@ fn make(p: &mut Prepared, key: Key) -> Result<Kept> {
     create_veth(p, PeerNs::Fd(inside.ns.as_raw_fd()))?;
     Ok(Kept {
         key,
+        bridge_name: p.bridge_name.clone(),
         ns: inside.ns,
         assigned: Assigned { inside: inside.rtnl, address: None },
         sockstat: inside.sockstat,
