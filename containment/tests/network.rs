@@ -923,6 +923,45 @@ fn a_kept_namespace_whose_veth_or_bridge_went_is_not_used_again() {
     host.assert_unchanged();
 }
 
+/// This process's descriptors of network namespaces and of `sockstat` files
+/// (what a kept namespace holds, besides its netlink socket).
+fn kept_namespace_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|t| {
+            let t = t.to_string_lossy();
+            t.starts_with("net:[") || t.ends_with("/net/sockstat") || t.ends_with("/net/sockstat6")
+        })
+        .count()
+}
+
+#[test]
+fn reusing_namespaces_leaves_descriptors_and_interfaces_flat() {
+    require_net!();
+    let _only = kept_namespaces_to_this_test();
+    let host = HostLinks::snapshot();
+    in_new_netns(|| {
+        let net = TestNet::new("ctbr-flat", Some("10.77.10.1/24"), None);
+        let sb = sandbox(Net::bridge("ctbr-flat", cidr("10.77.10.2/24")).reuse(true), None);
+        let run = |n: usize| {
+            for _ in 0..n {
+                let out = sb.command("/bin/true").output().expect("spawn");
+                assert_eq!(out.status, ExitStatus::Exited(0));
+            }
+            (kept_namespace_fds(), net.ports().len(), names(&links()).len())
+        };
+        let after_20 = run(20);
+        assert_eq!(after_20.1, 1, "one kept veth: {after_20:?}");
+        assert!(after_20.0 >= 3, "the kept namespace's descriptors are seen: {after_20:?}");
+        let after_300 = run(280);
+        assert_eq!(after_300, after_20, "(namespace and sockstat descriptors, bridge ports, interfaces)");
+        assert_eq!(containment::release_kept_namespaces(), 1);
+        net.finish();
+    });
+    host.assert_unchanged();
+}
+
 #[test]
 fn eight_threads_share_at_most_eight_kept_namespaces() {
     require_net!();
