@@ -7,6 +7,8 @@
 #include "harness.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -625,6 +627,69 @@ static void test_user_namespaces_and_bridge(void) {
     CHECK(removed != 12345);
 }
 
+/* The network namespaces of `sandboxes` one after the other on the bridge
+ * ctbr-c (made by kept_network_body in a namespace of its own), `readlink`'s words. */
+struct kept_run {
+    char first[64], second[64], fresh[64];
+    size_t released;
+    int failed;
+};
+
+static void netns_of(containment_sandbox *sb, char *out, size_t size, struct kept_run *r) {
+    containment_error *err = NULL;
+    containment_outcome o;
+    if (run_sh(sb, "readlink /proc/self/ns/net", &o, out, size, &err) != CONTAINMENT_OK || o.exit_code != 0) {
+        fprintf(stderr, "     readlink in a bridged sandbox: %s\n", err ? containment_error_message(err) : "exit");
+        containment_error_free(err);
+        r->failed = 1;
+    }
+}
+
+/* In a thread moved into a network namespace of its own (so the host's network is
+ * never touched): a bridge, then sandboxes with and without a kept namespace. */
+static void *kept_network_body(void *arg) {
+    struct kept_run *r = arg;
+    containment_error *err = NULL;
+    const char *ip = access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "%s link add ctbr-c type bridge && %s addr add 10.77.11.1/24 dev ctbr-c && %s link set ctbr-c up", ip,
+             ip, ip);
+    if (unshare(CLONE_NEWNET) != 0 || system(cmd) != 0) {
+        r->failed = 1;
+        return NULL;
+    }
+    containment_sandbox *sb = containment_sandbox_new();
+    CHECK_OK(containment_sandbox_net_bridge(sb, "ctbr-c", "10.77.11.2/24", &err), err);
+    CHECK_OK(containment_sandbox_net_reuse(sb, true, &err), err);
+    netns_of(sb, r->first, sizeof r->first, r);
+    CHECK_OK(containment_sandbox_net_bridge(sb, "ctbr-c", "10.77.11.3/24", &err), err);
+    CHECK_OK(containment_sandbox_net_reuse(sb, true, &err), err);
+    netns_of(sb, r->second, sizeof r->second, r);
+    CHECK_OK(containment_sandbox_net_reuse(sb, false, &err), err);
+    netns_of(sb, r->fresh, sizeof r->fresh, r);
+    containment_sandbox_free(sb);
+    r->released = containment_release_kept_namespaces();
+    return NULL;
+}
+
+/* containment_sandbox_net_reuse: the next sandbox runs in the namespace kept. */
+static void test_kept_network_namespace(void) {
+    if (access("/usr/sbin/ip", X_OK) != 0 && access("/sbin/ip", X_OK) != 0) {
+        h_skip("kept network namespaces", "needs ip (Debian package iproute2)");
+        return;
+    }
+    struct kept_run r = {{0}, {0}, {0}, 12345, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, kept_network_body, &r) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECKF(!r.failed, "the bridge and the sandboxes: see above");
+    CHECKF(strncmp(r.first, "net:[", 5) == 0 && strcmp(r.first, r.second) == 0, "kept: %s then %s", r.first,
+           r.second);
+    CHECKF(strcmp(r.fresh, r.first) != 0, "without reuse, a new one: %s", r.fresh);
+    CHECKF(r.released == 1, "released %zu", r.released);
+}
+
 /* Without root, what needs privileges says so, and the caller's own ids work. */
 static void test_needs_privilege(void) {
     containment_error *err = NULL;
@@ -762,6 +827,7 @@ int main(void) {
             test_oom();
             test_options();
             test_user_namespaces_and_bridge();
+            test_kept_network_namespace();
             test_roots();
         }
         CHECKF(h_count_fds() == fds_before, "descriptors before %d, after %d", fds_before, h_count_fds());
