@@ -121,13 +121,19 @@ pub(crate) fn new_veth(v: &Veth<'_>, seq: u32) -> Vec<u8> {
     request(RouteNetlinkMessage::NewLink(link), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq)
 }
 
-/// Adds `addr` to interface `index`, with its broadcast address.
-pub(crate) fn new_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
+/// An address message naming `addr` (its local address and prefix) on `index`.
+fn address_of(index: u32, addr: Ipv4Net) -> AddressMessage {
     let mut m = AddressMessage::default();
     m.header.family = AddressFamily::Inet;
     m.header.prefix_len = addr.prefix();
     m.header.index = index;
     m.attributes.push(AddressAttribute::Local(IpAddr::V4(addr.addr())));
+    m
+}
+
+/// Adds `addr` to interface `index`, with its broadcast address.
+pub(crate) fn new_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
+    let mut m = address_of(index, addr);
     m.attributes.push(AddressAttribute::Address(IpAddr::V4(addr.addr())));
     if addr.prefix() <= 30 {
         m.attributes.push(AddressAttribute::Broadcast(addr.broadcast()));
@@ -137,12 +143,7 @@ pub(crate) fn new_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
 
 /// Removes `addr` from interface `index` (and with it the routes through it).
 pub(crate) fn del_addr(index: u32, addr: Ipv4Net, seq: u32) -> Vec<u8> {
-    let mut m = AddressMessage::default();
-    m.header.family = AddressFamily::Inet;
-    m.header.prefix_len = addr.prefix();
-    m.header.index = index;
-    m.attributes.push(AddressAttribute::Local(IpAddr::V4(addr.addr())));
-    request(RouteNetlinkMessage::DelAddress(m), NLM_F_ACK, seq)
+    request(RouteNetlinkMessage::DelAddress(address_of(index, addr)), NLM_F_ACK, seq)
 }
 
 /// The default route through `gateway` on interface `index`, replacing one that
