@@ -224,13 +224,16 @@ pub(crate) struct LinkFacts {
     pub index: u32,
     pub mtu: Option<u32>,
     pub kind: Option<String>,
+    /// The bridge it is a port of, if any.
+    pub controller: Option<u32>,
 }
 
 pub(crate) fn link_facts(l: &LinkMessage) -> LinkFacts {
-    let mut f = LinkFacts { index: l.header.index, mtu: None, kind: None };
+    let mut f = LinkFacts { index: l.header.index, mtu: None, kind: None, controller: None };
     for a in &l.attributes {
         match a {
             LinkAttribute::Mtu(m) => f.mtu = Some(*m),
+            LinkAttribute::Controller(c) => f.controller = Some(*c),
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
                     if let LinkInfo::Kind(k) = i {

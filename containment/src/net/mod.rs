@@ -117,9 +117,12 @@ impl BridgeNet {
     ///   started to run programs in later ([`Running`](crate::Running): named,
     ///   persistent or not) and those with a fixed [`BridgeNet::mac`] get a new
     ///   namespace as without this option.
-    /// - A namespace in which an IP socket outlived its sandbox (a TCP connection
-    ///   in `TIME_WAIT`, a socket passed out of the sandbox) is not kept: the next
-    ///   sandbox can bind every port and receives only its own traffic. It can
+    /// - A namespace in which a socket outlived its sandbox (a TCP connection in
+    ///   `TIME_WAIT`, any socket passed out of the sandbox, bound or not) is not
+    ///   used again: the next sandbox can bind every port and receives only its
+    ///   own traffic. Closed netlink sockets (of `ip`, say) count until the kernel
+    ///   frees them, a grace period later, so the sandbox right after one that
+    ///   used them may get a new namespace. It can
     ///   still see what the kernel remembers of the previous one's traffic: the
     ///   counters (`/proc/net/dev`, `/proc/net/snmp`), the neighbour cache, TCP
     ///   metrics and path MTUs learnt, and `eth0`'s MAC and IPv6 link-local
@@ -310,7 +313,8 @@ impl std::fmt::Debug for Assigned {
 
 /// Creates a veth pair whose host end joins the bridge and whose peer is `eth0` (at
 /// [`PEER_INDEX`]) in `peer_ns`.
-fn create_veth(p: &mut Prepared, peer_ns: PeerNs) -> Result<()> {
+/// Returns the host end's name.
+fn create_veth(p: &mut Prepared, peer_ns: PeerNs) -> Result<String> {
     let mut attempts = 0;
     loop {
         let host = host_name();
@@ -319,7 +323,7 @@ fn create_veth(p: &mut Prepared, peer_ns: PeerNs) -> Result<()> {
         match p.rtnl.transact(&[Request { seq, bytes: message::new_veth(&v, seq), dump: false }], "create veth") {
             // A name left by a dead process with our pid, still being torn down.
             Err(Error::Os { errno: Errno::EEXIST, .. }) if attempts < 8 => attempts += 1,
-            r => return r.map(drop),
+            r => return r.map(|_| host),
         }
     }
 }

@@ -22,7 +22,7 @@ use nix::errno::Errno;
 
 use super::message::{self, PeerNs};
 use super::socket::{Request, Rtnl};
-use super::{configure, create_veth, Assigned, Prepared};
+use super::{configure, create_veth, get_link, Assigned, Prepared};
 use crate::error::{Error, Result};
 use crate::sys;
 
@@ -44,6 +44,8 @@ struct Key {
 pub(crate) struct Kept {
     key: Key,
     bridge_name: String,
+    /// The host end of its veth.
+    host: String,
     ns: OwnedFd,
     /// A netlink socket in it, and the address `eth0` holds (removed before the
     /// namespace is kept, or when it is dropped).
@@ -81,10 +83,13 @@ impl Kept {
         // The address is noted before it is set: a namespace dropped after a
         // partial failure loses it too.
         if let Some(mut k) = pop(key, &p.bridge_name) {
-            k.assigned.address = Some(p.address);
-            // Failing, it is dropped: its veth was deleted from the host, say.
-            if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
-                return Ok(k);
+            // Else it is dropped: a socket is left in it, its veth was deleted or
+            // taken off the bridge.
+            if k.settled() && k.on_the_bridge(p) {
+                k.assigned.address = Some(p.address);
+                if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
+                    return Ok(k);
+                }
             }
         }
         let mut k = make(p, key)?;
@@ -110,7 +115,7 @@ impl Kept {
     /// one whose bridge or veth is gone is never taken again. The sandbox must have
     /// ended: no process is left in it.
     pub(crate) fn give_back(mut self) {
-        if self.assigned.remove().is_err() || !matches!(self.sockets_left(), Ok(false)) {
+        if self.assigned.remove().is_err() || !matches!(self.ip_sockets_left(), Ok(false)) {
             return;
         }
         let mut pool = lock();
@@ -124,21 +129,33 @@ impl Kept {
 impl Kept {
     /// Whether an IP socket of the sandbox outlived it: a TCP connection closing or
     /// in `TIME_WAIT` (the next sandbox could not bind its port, and would see it
-    /// in `/proc/net/tcp`), or a socket held from outside (passed out with
-    /// `SCM_RIGHTS`, say), which could receive the next sandbox's traffic. Read
-    /// from the namespace's own counters of sockets in use, which drop when a
-    /// socket is closed (its count of all sockets drops only once the kernel freed
-    /// them, later). (A `NETLINK_SOCK_DIAG` dump walks the sockets of every
-    /// namespace: 0.4 ms here.)
-    fn sockets_left(&self) -> Result<bool> {
-        let mut buf = [0u8; 1024];
+    /// in `/proc/net/tcp`), or a bound or connected socket held from outside
+    /// (passed out with `SCM_RIGHTS`, say), which could receive the next
+    /// sandbox's traffic. Read from the namespace's own counters of hashed
+    /// sockets, which drop when a socket is closed. (A `NETLINK_SOCK_DIAG` dump
+    /// walks the sockets of every namespace: 0.4 ms here.)
+    fn ip_sockets_left(&self) -> Result<bool> {
         for file in std::iter::once(&self.sockstat).chain(&self.sockstat6) {
-            let n = file.read_at(&mut buf, 0).map_err(|e| io_error("read /proc/net/sockstat", &e))?;
-            if ip_sockets_in(&buf[..n]) != Some(0) {
+            if ip_sockets_in(&read_sockstat(file)?) != Some(0) {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Whether the namespace holds no socket but this supervisor's (any family,
+    /// bound or not: a socket passed out unbound could be bound later). A closed
+    /// netlink socket (the sandbox's `ip`, say) is counted until the kernel frees
+    /// it, after a grace period: so this is asked when the namespace is taken, not
+    /// when it is given back.
+    fn settled(&self) -> bool {
+        read_sockstat(&self.sockstat).is_ok_and(|t| sockets_used(&t) == Some(OUR_SOCKETS))
+    }
+
+    /// Whether its veth's host end is still a port of the bridge `p` is for (it
+    /// may have been deleted, or its bridge deleted and made again).
+    fn on_the_bridge(&self, p: &mut Prepared) -> bool {
+        matches!(get_link(&mut p.rtnl, &self.host), Ok(Some(l)) if l.controller == Some(p.bridge))
     }
 }
 
@@ -163,13 +180,15 @@ fn lock() -> MutexGuard<'static, Pool> {
     pool
 }
 
-/// A kept namespace for `key`. Those kept for an earlier bridge of the same name
-/// (deleted and made again: another index) are dropped, with their veths.
+/// A kept namespace for `key` on the bridge named `bridge_name`. Those kept for an
+/// earlier bridge of that name, or of that index, are dropped, with their veths.
 fn pop(key: Key, bridge_name: &str) -> Option<Kept> {
     let mut pool = lock();
-    pool.kept.retain(|k| k.key.netns != key.netns || k.bridge_name != bridge_name || k.key.bridge == key.bridge);
-    let i = pool.kept.iter().rposition(|k| k.key == key)?;
-    Some(pool.kept.swap_remove(i))
+    // Same namespace, and the name or the index but not both: a bridge gone.
+    pool.kept.retain(|k| k.key.netns != key.netns || (k.bridge_name == bridge_name) == (k.key.bridge == key.bridge));
+    let i = pool.kept.iter().rposition(|k| k.key == key && k.bridge_name == bridge_name)?;
+    // `remove`, not `swap_remove`: the pool stays oldest first.
+    Some(pool.kept.remove(i))
 }
 
 /// A new namespace with `lo` up and a veth whose peer is its `eth0`, up.
@@ -177,10 +196,11 @@ fn make(p: &mut Prepared, key: Key) -> Result<Kept> {
     // A thread of its own makes it, so the caller's thread stays where it is.
     let inside = std::thread::scope(|s| s.spawn(new_namespace).join())
         .unwrap_or_else(|_| Err(Error::os("make a network namespace", Errno::EIO)))?;
-    create_veth(p, PeerNs::Fd(inside.ns.as_raw_fd()))?;
+    let host = create_veth(p, PeerNs::Fd(inside.ns.as_raw_fd()))?;
     Ok(Kept {
         key,
         bridge_name: p.bridge_name.clone(),
+        host,
         ns: inside.ns,
         assigned: Assigned { inside: inside.rtnl, address: None },
         sockstat: inside.sockstat,
@@ -205,8 +225,29 @@ fn new_namespace() -> Result<Inside> {
     rtnl.transact(&[Request { seq, bytes: message::link_up(1, seq), dump: false }], "bring lo up")?;
     let sockstat = open("/proc/thread-self/net/sockstat")?;
     // Without IPv6 there is no such file, and no IPv6 socket.
-    let sockstat6 = File::open("/proc/thread-self/net/sockstat6").ok();
+    let sockstat6 = match File::open("/proc/thread-self/net/sockstat6") {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error("/proc/thread-self/net/sockstat6", &e)),
+    };
     Ok(Inside { ns: ns.into(), rtnl, sockstat, sockstat6 })
+}
+
+/// The sockets of a kept namespace between sandboxes: the supervisor's netlink
+/// socket.
+const OUR_SOCKETS: u64 = 1;
+
+fn read_sockstat(file: &File) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; 1024];
+    let n = file.read_at(&mut buf, 0).map_err(|e| io_error("read /proc/net/sockstat", &e))?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// `sockets: used` of a `/proc/net/sockstat` text: every socket of the namespace.
+fn sockets_used(text: &[u8]) -> Option<u64> {
+    let line = std::str::from_utf8(text).ok()?.lines().find(|l| l.starts_with("sockets: used "))?;
+    line.strip_prefix("sockets: used ")?.trim().parse().ok()
 }
 
 /// The IP sockets in use (`inuse` of the TCP, UDP, UDP-Lite and raw lines) plus
@@ -282,7 +323,16 @@ impl Drop for Entered {
 
 #[cfg(test)]
 mod tests {
-    use super::ip_sockets_in;
+    use super::{ip_sockets_in, sockets_used};
+
+    #[test]
+    fn every_socket_is_counted() {
+        assert_eq!(sockets_used(b"sockets: used 3\nTCP: inuse 0 orphan 0 tw 0 alloc 1 mem 0\n"), Some(3));
+        assert_eq!(sockets_used(b"sockets: used 1\n"), Some(1));
+        for bad in [&b""[..], b"sockets: used\n", b"sockets: used x\n", b"TCP: inuse 0\n", b"\xff"] {
+            assert_eq!(sockets_used(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn ip_sockets_are_counted_with_the_connections_in_time_wait() {
