@@ -7,9 +7,10 @@
 //! clone, see [`Entered`]) and only its address and route are set.
 //!
 //! A kept namespace is made by a thread of its own with `unshare`, so it belongs
-//! to the host's user namespace: nothing in a sandbox can change it (its program
-//! keeps no capability, see [`Prepared::reuse`](super::Prepared)), so the next
-//! sandbox finds it as it was made.
+//! to the host's user namespace: no sandbox can configure it (and only programs
+//! that keep no capability run in one), so the next sandbox finds it as it was
+//! made. It is taken again only when no socket of an earlier sandbox is left in it
+//! and its veth is still on the bridge.
 //!
 //! [`BridgeNet::reuse`]: super::BridgeNet::reuse
 
@@ -80,12 +81,12 @@ impl Kept {
     /// [`Error::Os`] when making the namespace or the veth, or configuring it, fails.
     pub(crate) fn take(p: &mut Prepared) -> Result<Kept> {
         let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
-        // The address is noted before it is set: a namespace dropped after a
-        // partial failure loses it too.
         if let Some(mut k) = pop(key, &p.bridge_name) {
             // Else it is dropped: a socket is left in it, its veth was deleted or
             // taken off the bridge.
             if k.settled() && k.on_the_bridge(p) {
+                // Noted before it is set: dropped after a partial failure, the
+                // namespace loses it too.
                 k.assigned.address = Some(p.address);
                 if configure(&mut k.assigned.inside, p.address, p.gateway, false).is_ok() {
                     return Ok(k);
@@ -109,11 +110,11 @@ impl Kept {
         self.assigned.keep();
     }
 
-    /// Keeps the namespace for a next sandbox, once its address is removed (drops it
-    /// when that fails, or when a TCP socket of the sandbox is left in it).
-    /// (Dropped, it loses its address too, see [`Assigned`].) With [`MAX_KEPT_NAMESPACES`] kept, the oldest is dropped:
-    /// one whose bridge or veth is gone is never taken again. The sandbox must have
-    /// ended: no process is left in it.
+    /// Keeps the namespace for a next sandbox, once its address is removed; drops
+    /// it when that fails or when an IP socket of the sandbox is left in it. With
+    /// [`MAX_KEPT_NAMESPACES`] kept, the oldest is dropped (one whose bridge or
+    /// veth is gone is never taken again). The sandbox must have ended: no process
+    /// is left in it.
     pub(crate) fn give_back(mut self) {
         if self.assigned.remove().is_err() || !matches!(self.ip_sockets_left(), Ok(false)) {
             return;
