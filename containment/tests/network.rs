@@ -1551,15 +1551,31 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn a_killed_supervisor_takes_its_bridged_sandbox_and_lease_along() {
-    if std::env::var_os(SUPERVISOR_ENV).is_some() {
-        act_as_supervisor();
+    if let Some(how) = std::env::var_os(SUPERVISOR_ENV) {
+        act_as_supervisor(how == "reuse");
     }
     require_net!();
+    kill_a_supervisor_of_a_bridged_sandbox(false);
+}
+
+/// The same, where the helper's sandbox runs in a kept namespace (the helper ran
+/// one sandbox to its end first): the kept namespaces go with the helper.
+#[test]
+fn a_killed_supervisor_takes_its_kept_namespaces_and_lease_along() {
+    require_net!();
+    let _only = kept_namespaces_to_this_test();
+    kill_a_supervisor_of_a_bridged_sandbox(true);
+}
+
+/// Starts this binary as a helper supervisor of a bridged sandbox (its namespace
+/// kept for reuse when `reuse`), kills it, and checks that the sandbox and its
+/// lease went with it.
+fn kill_a_supervisor_of_a_bridged_sandbox(reuse: bool) {
     let host = HostLinks::snapshot();
     let exe = std::env::current_exe().expect("current_exe");
     let helper = std::process::Command::new(exe)
         .args(["--exact", SUPERVISOR_TEST, "--nocapture", "--test-threads=1"])
-        .env(SUPERVISOR_ENV, "1")
+        .env(SUPERVISOR_ENV, if reuse { "reuse" } else { "1" })
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -1607,13 +1623,20 @@ fn try_lock(path: &Path) -> Result<(), nix::errno::Errno> {
 }
 
 /// The helper's side: in a network namespace of its own, a bridge and a sandbox
-/// on it; says the init's pid and the namespace, then waits to be killed (or, if
-/// the test died first, for end of file on stdin).
-fn act_as_supervisor() -> ! {
+/// on it (with `reuse`, in a namespace kept from the helper's earlier sandboxes);
+/// says the init's pid and the namespace, then waits to be killed (or, if the test
+/// died first, for end of file on stdin).
+fn act_as_supervisor(reuse: bool) -> ! {
     let r = (|| -> containment::Result<Child> {
         nix::sched::unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::Os { op: "unshare", path: None, errno: e })?;
         let b = Net::bridge(KILL_BRIDGE, cidr(&format!("{KILL_ADDR}/24"))).create_bridge(cidr("10.77.6.1/24"));
-        sandbox(b, None).command("/bin/sleep").arg("1000").stdin(Stdio::null()).stdout(Stdio::null()).spawn()
+        let sb = sandbox(b.reuse(reuse), None);
+        if reuse {
+            // A namespace is kept, and serves the sandboxes below.
+            let first = netns_seen_in(&sb);
+            assert_eq!(netns_seen_in(&sb), first, "the helper's next sandbox runs in the kept namespace");
+        }
+        sb.command("/bin/sleep").arg("1000").stdin(Stdio::null()).stdout(Stdio::null()).spawn()
     })();
     match r {
         Ok(child) => {
