@@ -25,7 +25,6 @@ use crate::resource::Ipv4Net;
 use message::{LinkFacts, PeerNs, Reply, Veth, PEER_INDEX};
 pub use reuse::{release_kept_namespaces, MAX_KEPT_NAMESPACES};
 pub(crate) use reuse::{Entered, Kept};
-
 use socket::{Request, Rtnl};
 
 /// The network of a sandbox.
@@ -111,30 +110,25 @@ impl BridgeNet {
     ///   most [`MAX_KEPT_NAMESPACES`] are kept (the oldest goes first). They go when
     ///   the process exits, or with [`release_kept_namespaces`].
     /// - The namespace belongs to the host's user namespace, not the sandbox's: no
-    ///   process in the sandbox can configure it. A process made by `fork` does not
-    ///   use its parent's. So only sandboxes whose program keeps
-    ///   no capability and that mount no sysfs use one; the others, sandboxes
+    ///   process in the sandbox can configure it. So only sandboxes whose program
+    ///   keeps no capability and that mount no sysfs use one. The others, sandboxes
     ///   started to run programs in later ([`Running`](crate::Running): named,
     ///   persistent or not) and those with a fixed [`BridgeNet::mac`] get a new
-    ///   namespace as without this option.
+    ///   namespace as without this option. A process made by `fork` does not use
+    ///   its parent's.
     /// - A namespace in which a socket outlived its sandbox (a TCP connection in
     ///   `TIME_WAIT`, any socket passed out of the sandbox, bound or not) is not
     ///   used again: the next sandbox can bind every port and receives only its
     ///   own traffic. Closed netlink sockets (of `ip`, say) count until the kernel
     ///   frees them, a grace period later, so the sandbox right after one that
-    ///   used them may get a new namespace. It can
-    ///   still see what the kernel remembers of the previous one's traffic: the
-    ///   counters (`/proc/net/dev`, `/proc/net/snmp`), the neighbour cache, TCP
-    ///   metrics and path MTUs learnt, and `eth0`'s MAC and IPv6 link-local
-    ///   address are the same.
+    ///   used them may get a new namespace.
+    /// - The next sandbox can still see what the kernel remembers of the previous
+    ///   one's traffic: the counters (`/proc/net/dev`, `/proc/net/snmp`), the
+    ///   neighbour cache, TCP metrics and path MTUs learnt; `eth0`'s MAC and IPv6
+    ///   link-local address are the same.
     pub fn reuse(mut self, yes: bool) -> BridgeNet {
         self.reuse = yes;
         self
-    }
-
-    /// Whether the sandbox's network namespace may be reused; see [`BridgeNet::reuse`].
-    pub fn reused(&self) -> bool {
-        self.reuse
     }
 
     /// The bridge's name.
