@@ -586,12 +586,13 @@ declare -A layer_adds=(
     [4-limits]="$iso_lim (v1 groups: memory, cpuset, pids, cpuacct)"
     [5-seccomp]="the default seccomp filter"
     [6-netns-full-default]="a network namespace (lo): the full default profile + limits"
+    [7-netns-reused]="the same with Net::none_reused(): the namespace kept for the next sandbox"
 )
 median_of() { cut -d' ' -f3 <<<"$1"; }
 min_of() { cut -d' ' -f2 <<<"$1"; }
 prev=""
 base=$(median_of "$(crit_row layers/1-namespaces)")
-for id in 1-namespaces 2-rootfs 3-userns 4-limits 5-seccomp 6-netns-full-default; do
+for id in 1-namespaces 2-rootfs 3-userns 4-limits 5-seccomp 6-netns-full-default 7-netns-reused; do
     row=$(crit_row "layers/$id")
     if [[ -z $row ]]; then
         printf '| layers/%s | %s | n/a | n/a | n/a | n/a | n/a |\n' "$id" "${layer_adds[$id]}"
@@ -663,6 +664,9 @@ r_fucg=$(result_row "$tmp/floor-net-user-cg.txt")
 echo "1. lib full default + limits (layers/6-netns-full-default): $(mm "$r_full") (target < 1.5 ms mean);" \
     "$(rr "$r_full" "$r_fcg") the C floor in-process with net + cgroups, $(mm "$r_fcg");" \
     "$(rr "$r_full" "$r_fucg") the floor with net + user ns + cgroups, $(mm "$r_fucg") (target <= 1.2x)"
+r_kept=$(crit_row layers/7-netns-reused)
+echo "1'. the same with Net::none_reused() (layers/7-netns-reused): $(mm "$r_kept");" \
+    "$(rr "$r_kept" "$r_fcg") the floor with net + cgroups; $(rr "$r_kept" "$r_full") layers/6"
 r_cl=$(hf_row contain-limits)
 r_ccl=$(hf_row contain-chroot-limits)
 r_bw=$(hf_row bwrap)

@@ -1,4 +1,4 @@
-//! `net=`: `None`/`"none"`, `"host"`, or a `Bridge`.
+//! `net=`: `None`/`"none"`, `"none-reused"`, `"host"`, or a `Bridge`.
 
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -154,14 +154,17 @@ impl Bridge {
 }
 
 /// `release_kept_namespaces()`: drops the network namespaces this process keeps
-/// for reuse (see `Bridge(reuse=True)`); returns how many there were.
+/// for reuse (see `Bridge(reuse=True)` and `net="none-reused"`); returns how many
+/// there were.
 #[pyfunction]
 pub(crate) fn release_kept_namespaces() -> usize {
     containment::release_kept_namespaces()
 }
 
-/// `net=`: `None` or `"none"` (only `lo`), `"host"`, or a `Bridge`.
+/// `net=`: `None` or `"none"` (only `lo`), `"none-reused"` (only `lo`, the namespace
+/// kept for the next sandbox), `"host"`, or a `Bridge`.
 pub(crate) fn net(obj: &Bound<'_, PyAny>) -> PyResult<Net> {
+    const EXPECTED: &str = "None, \"none\", \"none-reused\", \"host\" or a containment.Bridge";
     if obj.is_none() {
         return Ok(Net::none());
     }
@@ -172,15 +175,10 @@ pub(crate) fn net(obj: &Bound<'_, PyAny>) -> PyResult<Net> {
         let s: String = obj.extract()?;
         return match s.as_str() {
             "none" => Ok(Net::none()),
+            "none-reused" => Ok(Net::none_reused()),
             "host" => Ok(Net::host()),
-            _ => Err(invalid(
-                ValueKind::Argument,
-                s,
-                "unknown network",
-                "None, \"none\", \"host\" or a containment.Bridge",
-            ))
-            .py(obj.py()),
+            _ => Err(invalid(ValueKind::Argument, s, "unknown network", EXPECTED)).py(obj.py()),
         };
     }
-    Err(type_error("net", "None, \"none\", \"host\" or a containment.Bridge", obj))
+    Err(type_error("net", EXPECTED, obj))
 }

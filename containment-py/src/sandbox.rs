@@ -522,7 +522,8 @@ impl PySandbox {
         self.with(|s| s.set_cpu_weight(weight))
     }
 
-    /// The network: `None`/`"none"` (only `lo`), `"host"`, or a `Bridge`.
+    /// The network: `None`/`"none"` (only `lo`), `"none-reused"` (only `lo`, the
+    /// namespace kept for the next sandbox), `"host"`, or a `Bridge`.
     fn net(&self, net: &Bound<'_, PyAny>) -> PyResult<PySandbox> {
         self.with(|s| s.set_net(net))
     }

@@ -199,6 +199,14 @@ def test_bad_addresses(address: str, kind: str) -> None:
     assert info.value.value == address
 
 
+def test_a_bad_network_names_the_ones_accepted() -> None:
+    with pytest.raises(InvalidValueError) as info:
+        Sandbox(net="none-kept")
+    assert info.value.kind == "argument" and info.value.value == "none-kept"
+    assert '"none-reused"' in str(info.value) and '"host"' in str(info.value)
+    assert "none-reused" in repr(Sandbox(net="none-reused"))
+
+
 def test_bad_gateway_and_mac() -> None:
     with pytest.raises(InvalidValueError):
         Bridge("br0", "10.77.0.2/24", gateway="10.77.0.300")

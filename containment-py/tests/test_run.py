@@ -466,6 +466,21 @@ def test_a_kept_network_namespace_serves_the_next_bridged_sandbox() -> None:
     assert seen["ports"] >= 1 and seen["released"] == 1, seen
 
 
+def test_a_kept_loopback_namespace_serves_the_next_sandbox() -> None:
+    if os.geteuid() != 0:
+        skip_or_fail("needs root: only root keeps network namespaces")
+
+    def ns(net: str) -> str:
+        r = containment.run(["readlink", "/proc/self/ns/net"], net=net, capture_output=True)  # type: ignore[arg-type]
+        assert r.returncode == 0, r
+        return r.stdout.decode().strip()
+
+    first = ns("none-reused")
+    assert first.startswith("net:[") and ns("none-reused") == first
+    assert ns("none") != first
+    assert containment.release_kept_namespaces() == 1
+
+
 def test_a_host_without_standard_descriptors_still_spawns(tmp_path: Path) -> None:
     # A daemon may run with 0, 1 and 2 closed; the sandbox's own descriptors must
     # not take those numbers (spawning failed with EBADF at the init's setup), for

@@ -160,6 +160,8 @@ fn cpu0() -> containment::CpuSet {
 /// - `layers/5-seccomp`: the default seccomp filter.
 /// - `layers/6-netns-full-default`: a network namespace (loopback only): this is the
 ///   full default profile with limits, `Sandbox::new()` plus the three limits.
+/// - `layers/7-netns-reused`: the same with `Net::none_reused()`: the namespace is
+///   kept for the next sandbox instead of being made and destroyed for each.
 fn bench_layers(c: &mut Criterion, rootfs: &Rootfs) {
     use containment::{Net, Seccomp, UserNamespace};
 
@@ -174,6 +176,7 @@ fn bench_layers(c: &mut Criterion, rootfs: &Rootfs) {
     let limits = with_limits(userns.clone());
     let seccomp = with_limits(Sandbox::new().net(Net::host()));
     let full = with_limits(Sandbox::new());
+    let reused = with_limits(Sandbox::new().net(Net::none_reused()));
 
     let mut group = c.benchmark_group("layers");
     group.measurement_time(Duration::from_secs(10));
@@ -183,7 +186,9 @@ fn bench_layers(c: &mut Criterion, rootfs: &Rootfs) {
     group.bench_function("4-limits", |b| b.iter(|| run_true(&limits)));
     group.bench_function("5-seccomp", |b| b.iter(|| run_true(&seccomp)));
     group.bench_function("6-netns-full-default", |b| b.iter(|| run_true(&full)));
+    group.bench_function("7-netns-reused", |b| b.iter(|| run_true(&reused)));
     group.finish();
+    containment::release_kept_namespaces();
 }
 
 /// The cost of each cgroup limit on the full default profile: `limits/none` is
@@ -223,6 +228,8 @@ fn ipv4(s: &str) -> containment::Ipv4Net {
 ///
 /// - `net/none`, `net/bridge`, and `net/bridge-reused` (`BridgeNet::reuse`: the
 ///   namespace with its veth is kept between sandboxes, only the address is set).
+/// - `net/none-reused` (`Net::none_reused()`: the namespace with only `lo` is kept
+///   between sandboxes).
 ///
 /// Both run while the bench's thread is in a network namespace it unshared (and
 /// leaves again afterwards); the first spawn makes the bridge there (`ctmbench0`,
@@ -246,9 +253,11 @@ fn bench_net(c: &mut Criterion) {
     let none = Sandbox::new().net(Net::none());
     let bridge = Sandbox::new().net(at("10.77.0.2/24"));
     let reused = Sandbox::new().net(at("10.77.0.3/24").reuse(true));
+    let none_reused = Sandbox::new().net(Net::none_reused());
     let mut group = c.benchmark_group("net");
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("none", |b| b.iter(|| run_true(&none)));
+    group.bench_function("none-reused", |b| b.iter(|| run_true(&none_reused)));
     group.bench_function("bridge", |b| b.iter(|| run_true(&bridge)));
     group.bench_function("bridge-reused", |b| b.iter(|| run_true(&reused)));
     group.finish();

@@ -934,6 +934,74 @@ fn a_kept_namespace_serves_the_next_sandbox_with_its_own_address_and_goes_when_r
 }
 
 #[test]
+fn a_kept_loopback_namespace_serves_the_next_sandbox_until_a_socket_outlives_one() {
+    require_root!();
+    let _only = kept_namespaces_to_this_test();
+    let host = HostLinks::snapshot();
+    let kept = || sandbox(Net::none_reused(), None);
+    assert_eq!(containment::release_kept_namespaces(), 0, "no test left one kept");
+
+    // A sandbox that fails to start keeps nothing.
+    let failed = kept().command("/no/such/program").spawn();
+    assert!(matches!(failed, Err(Error::ProgramNotFound { .. })), "{failed:?}");
+    assert_eq!(containment::release_kept_namespaces(), 0, "a failed spawn keeps no namespace");
+
+    // One namespace for sandboxes one after another; `Net::none()` never takes it.
+    let ns = netns_seen_in(&kept());
+    assert_eq!(netns_seen_in(&kept()), ns, "the next sandbox runs in the kept namespace");
+    assert_ne!(netns_seen_in(&sandbox(Net::none(), None)), ns, "Net::none() gets a new one");
+    assert_ne!(ns, format!("net:[{}]", netns_inode()), "not the supervisor's network");
+
+    // Nor do a program that keeps a capability, or the host's root (no user
+    // namespace): either could change the namespace for the next sandbox.
+    let capable = kept().capabilities([containment::Capability::CAP_NET_BIND_SERVICE]);
+    assert_ne!(netns_seen_in(&capable), ns, "a capable program's namespace is never a kept one");
+    let host_root = kept().user_namespace(containment::UserNamespace::Off);
+    assert_ne!(netns_seen_in(&host_root), ns, "nor the host root's");
+    let running = kept().start().expect("start an empty sandbox");
+    let out = running.command("/bin/readlink").arg("/proc/self/ns/net").stdout(Stdio::piped()).output();
+    let joined = text(&out.expect("a program in the running sandbox").stdout).trim().to_owned();
+    assert!(joined.starts_with("net:[") && joined != ns, "a Running sandbox gets its own: {joined}");
+    running.kill().expect("kill the running sandbox");
+
+    // `lo` is up in the kept namespace; a TCP exchange over it leaves a connection
+    // in TIME_WAIT (the server closes first), so the namespace is not taken again:
+    // the next sandbox could not bind that port, and would see it in /proc/net/tcp.
+    let exchange = "import os, socket\n\
+                    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+                    c = socket.create_connection(s.getsockname()); a, _ = s.accept()\n\
+                    a.close(); assert c.recv(1) == b''; c.close()\n\
+                    print(os.readlink('/proc/self/ns/net'))\n";
+    let out = kept().command("/usr/bin/python3").args(["-c", exchange]).stdout(Stdio::piped()).output();
+    let out = out.expect("spawn python3");
+    assert_eq!(out.status, ExitStatus::Exited(0), "the exchange over lo: {out:?}");
+    assert_eq!(text(&out.stdout).trim(), ns, "it ran in the kept namespace");
+    let script = "readlink /proc/self/ns/net; grep -c : /proc/net/tcp || true";
+    let after = text(&finish_ok(spawn_sh(&kept(), script), "after the exchange"));
+    assert_ne!(after.lines().next(), Some(ns.as_str()), "a namespace with a socket left is not taken: {after}");
+    assert!(after.ends_with("/proc/net/tcp:0\n") || after.ends_with("\n0\n"), "no socket in it: {after}");
+
+    // The new one is kept in turn, with descriptors that stay flat over many spawns.
+    let fresh = after.lines().next().unwrap_or_default().to_owned();
+    assert_eq!(netns_seen_in(&kept()), fresh);
+    let sb = kept();
+    let run = |n: usize| {
+        for _ in 0..n {
+            let out = sb.command("/bin/true").output().expect("spawn");
+            assert_eq!(out.status, ExitStatus::Exited(0));
+        }
+        kept_namespace_fds()
+    };
+    let after_20 = run(20);
+    assert!(after_20 >= 1, "the kept namespace's descriptors are seen: {after_20}");
+    assert_eq!(run(200), after_20, "the kept namespace's descriptors");
+    assert_eq!(netns_seen_in(&kept()), fresh, "still the same one");
+    assert_eq!(containment::release_kept_namespaces(), 1, "one namespace was kept");
+    assert_eq!(kept_namespace_fds(), 0, "released, its descriptors are closed");
+    host.assert_unchanged();
+}
+
+#[test]
 fn a_kept_namespace_whose_veth_or_bridge_went_is_not_used_again() {
     require_net!();
     let _only = kept_namespaces_to_this_test();

@@ -387,12 +387,15 @@ static void test_bad_values(void) {
     CHECK_ERR(containment_sandbox_net_mac(sb, mac, &err), err, CONTAINMENT_INVALID_CONFIG, "net_bridge");
     CHECK_ERR(containment_sandbox_net_create_bridge(sb, "10.77.0.1/24", &err), err, CONTAINMENT_INVALID_CONFIG,
               "net_bridge");
-    CHECK_ERR(containment_sandbox_net_reuse(sb, true, &err), err, CONTAINMENT_INVALID_CONFIG, "net_bridge");
+    /* A namespace of the sandbox's own is kept: with only lo (the default) or a bridge. */
+    CHECK_OK(containment_sandbox_net_reuse(sb, true, &err), err);
+    CHECK_OK(containment_sandbox_net_reuse(sb, false, &err), err);
     CHECK_OK(containment_sandbox_net_bridge(sb, "br0", "10.77.0.17/24", &err), err);
     CHECK_ERR(containment_sandbox_net_gateway(sb, "10.77.0", &err), err, CONTAINMENT_INVALID_VALUE, "IPv4");
     CHECK_ERR(containment_sandbox_net_create_bridge(sb, "10.77.0.1", &err), err, CONTAINMENT_INVALID_VALUE, NULL);
     CHECK_OK(containment_sandbox_net_host(sb, &err), err);
     CHECK_ERR(containment_sandbox_net_mtu(sb, 1400, &err), err, CONTAINMENT_INVALID_CONFIG, "net_bridge");
+    CHECK_ERR(containment_sandbox_net_reuse(sb, true, &err), err, CONTAINMENT_INVALID_CONFIG, "host's network");
 
     const char *bad_caps[] = {"CAP_NET_RAW", "CAP_BOGUS", NULL};
     CHECK_ERR(containment_sandbox_capabilities(sb, bad_caps, &err), err, CONTAINMENT_INVALID_VALUE, "CAP_BOGUS");

@@ -639,7 +639,7 @@ static void netns_of(containment_sandbox *sb, char *out, size_t size, struct kep
     containment_error *err = NULL;
     containment_outcome o;
     if (run_sh(sb, "readlink /proc/self/ns/net", &o, out, size, &err) != CONTAINMENT_OK || o.exit_code != 0) {
-        fprintf(stderr, "     readlink in a bridged sandbox: %s\n", err ? containment_error_message(err) : "exit");
+        fprintf(stderr, "     readlink in a sandbox: %s\n", err ? containment_error_message(err) : "exit");
         containment_error_free(err);
         r->failed = 1;
     }
@@ -687,6 +687,26 @@ static void test_kept_network_namespace(void) {
     CHECKF(strncmp(r.first, "net:[", 5) == 0 && strcmp(r.first, r.second) == 0, "kept: %s then %s", r.first,
            r.second);
     CHECKF(strcmp(r.fresh, r.first) != 0, "without reuse, a new one: %s", r.fresh);
+    CHECKF(r.released == 1, "released %zu", r.released);
+}
+
+/* containment_sandbox_net_reuse with only lo: the next sandbox runs in the namespace
+ * kept; containment_sandbox_net_none() sets a new one per sandbox again. */
+static void test_kept_loopback_namespace(void) {
+    struct kept_run r = {{0}, {0}, {0}, 12345, 0};
+    containment_error *err = NULL;
+    containment_sandbox *sb = containment_sandbox_new();
+    CHECK_OK(containment_sandbox_net_reuse(sb, true, &err), err);
+    netns_of(sb, r.first, sizeof r.first, &r);
+    netns_of(sb, r.second, sizeof r.second, &r);
+    CHECK_OK(containment_sandbox_net_none(sb, &err), err);
+    netns_of(sb, r.fresh, sizeof r.fresh, &r);
+    containment_sandbox_free(sb);
+    r.released = containment_release_kept_namespaces();
+    CHECKF(!r.failed, "the sandboxes: see above");
+    CHECKF(strncmp(r.first, "net:[", 5) == 0 && strcmp(r.first, r.second) == 0, "kept: %s then %s", r.first,
+           r.second);
+    CHECKF(strcmp(r.fresh, r.first) != 0, "with net_none, a new one: %s", r.fresh);
     CHECKF(r.released == 1, "released %zu", r.released);
 }
 
@@ -828,6 +848,7 @@ int main(void) {
             test_options();
             test_user_namespaces_and_bridge();
             test_kept_network_namespace();
+            test_kept_loopback_namespace();
             test_roots();
         }
         CHECKF(h_count_fds() == fds_before, "descriptors before %d, after %d", fds_before, h_count_fds());

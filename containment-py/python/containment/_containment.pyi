@@ -48,7 +48,8 @@ DEFAULT_RANGE_SIZE: int
 RANGE_BASE: int
 """The first host id of the exclusive ranges (``1 << 30``)."""
 MAX_KEPT_NAMESPACES: int
-"""How many network namespaces a process keeps for reuse at most (``Bridge(reuse=True)``)."""
+"""How many network namespaces a process keeps for reuse at most (``Bridge(reuse=True)``,
+``net="none-reused"``)."""
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -64,7 +65,7 @@ _Seconds: TypeAlias = float | timedelta
 _StdioSpec: TypeAlias = int | _HasFileno | None
 """``PIPE``, ``DEVNULL``, ``INHERIT``, ``STDOUT`` (stderr only), a descriptor, a
 file object, or ``None`` (inherit)."""
-_NetSpec: TypeAlias = Literal["none", "host"] | Bridge | None
+_NetSpec: TypeAlias = Literal["none", "none-reused", "host"] | Bridge | None
 _Binds: TypeAlias = (
     Mapping[_StrOrBytesPath, _StrOrBytesPath] | Iterable[_StrOrBytesPath | tuple[_StrOrBytesPath, _StrOrBytesPath]]
 )
@@ -650,7 +651,7 @@ def list() -> builtins.list[RunningInfo]:
 
 def release_kept_namespaces() -> int:
     """Drops the network namespaces this process keeps for reuse
-    (``Bridge(reuse=True)``); returns how many there were."""
+    (``Bridge(reuse=True)``, ``net="none-reused"``); returns how many there were."""
 
 def gc(parents: Iterable[_StrOrBytesPath] | None = None) -> int:
     """Removes the cgroups left by supervisors that died, under the default

@@ -1,18 +1,22 @@
-//! Network namespaces kept for the next bridged sandbox (see [`BridgeNet::reuse`]).
+//! Network namespaces kept for the next sandbox (see [`BridgeNet::reuse`] and
+//! [`Net::NoneReused`]).
 //!
 //! Making a veth costs about 0.6 ms in the kernel, and destroying one (with its
 //! namespace, on the kernel's `netns` worker) about 16 ms, during which it holds
-//! the lock the next veth's creation needs. A kept namespace costs neither: the
-//! next sandbox's init starts in it (the supervisor's thread enters it around the
-//! clone, see [`Entered`]) and only its address and route are set.
+//! the lock the next veth's creation needs. A namespace with only `lo` costs about
+//! 1.2 ms of CPU to make and destroy (`benches/RESULTS.md`, run J). A kept
+//! namespace costs neither: the next sandbox's init starts in it (the supervisor's
+//! thread enters it around the clone, see [`Entered`]); one on a bridge only gets
+//! its address and route.
 //!
 //! A kept namespace is made by a thread of its own with `unshare`, so it belongs
 //! to the host's user namespace: no sandbox can configure it (and only programs
 //! that keep no capability run in one), so the next sandbox finds it as it was
 //! made. It is taken again only when no socket of an earlier sandbox is left in it
-//! and its veth is still on the bridge.
+//! and, on a bridge, its veth is still on the bridge.
 //!
 //! [`BridgeNet::reuse`]: super::BridgeNet::reuse
+//! [`Net::NoneReused`]: super::Net::NoneReused
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -31,25 +35,29 @@ use crate::sys;
 /// dropped for one given back.
 pub const MAX_KEPT_NAMESPACES: usize = 16;
 
-/// Which sandboxes a kept namespace suits: those on the same bridge, seen from the
-/// same network namespace, with the same MTU.
+/// Which sandboxes a kept namespace suits: those with only `lo`, or those on the
+/// same bridge, seen from the same network namespace, with the same MTU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
-    netns: u64,
-    bridge: u32,
-    mtu: u32,
+enum Key {
+    Loopback,
+    Bridge { netns: u64, bridge: u32, mtu: u32 },
 }
 
-/// A network namespace of the host's user namespace with `eth0` on a bridge,
-/// held by this process.
+/// A kept namespace's veth: its host end is a port of the bridge.
+struct Veth {
+    bridge_name: String,
+    /// The host end's name.
+    host: String,
+}
+
+/// A network namespace of the host's user namespace with `lo` up and, for a
+/// bridge, `eth0` on it, held by this process.
 pub(crate) struct Kept {
     key: Key,
-    bridge_name: String,
-    /// The host end of its veth.
-    host: String,
+    veth: Option<Veth>,
     ns: OwnedFd,
     /// A netlink socket in it, and the address `eth0` holds (removed before the
-    /// namespace is kept, or when it is dropped).
+    /// namespace is kept, or when it is dropped; none with only `lo`).
     assigned: Assigned,
     /// Its `/proc/net/sockstat` and, with IPv6, `sockstat6`: opened from inside,
     /// they show its counters whoever reads them.
@@ -80,8 +88,8 @@ impl Kept {
     /// # Errors
     /// [`Error::Os`] when making the namespace or the veth, or configuring it, fails.
     pub(crate) fn take(p: &mut Prepared) -> Result<Kept> {
-        let key = Key { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
-        if let Some(mut k) = pop(key, &p.bridge_name) {
+        let key = Key::Bridge { netns: p.netns, bridge: p.bridge, mtu: p.mtu };
+        if let Some(mut k) = pop(key, Some(&p.bridge_name)) {
             // Else it is dropped: a socket is left in it, its veth was deleted or
             // taken off the bridge.
             if k.settled() && k.on_the_bridge(p) {
@@ -93,10 +101,23 @@ impl Kept {
                 }
             }
         }
-        let mut k = make(p, key)?;
+        let mut k = make(key)?;
+        k.veth = Some(Veth { bridge_name: p.bridge_name.clone(), host: create_veth(p, PeerNs::Fd(k.ns.as_raw_fd()))? });
         k.assigned.address = Some(p.address);
         configure(&mut k.assigned.inside, p.address, p.gateway, true)?;
         Ok(k)
+    }
+
+    /// A namespace with only `lo`, up: a kept one, else a new one.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when making the namespace fails.
+    pub(crate) fn take_loopback() -> Result<Kept> {
+        match pop(Key::Loopback, None) {
+            // Else it is dropped: a socket is left in it.
+            Some(k) if k.settled() => Ok(k),
+            _ => make(Key::Loopback),
+        }
     }
 
     /// The namespace.
@@ -156,12 +177,14 @@ impl Kept {
     /// Whether its veth's host end is still a port of the bridge `p` is for (it
     /// may have been deleted, or its bridge deleted and made again).
     fn on_the_bridge(&self, p: &mut Prepared) -> bool {
-        matches!(get_link(&mut p.rtnl, &self.host), Ok(Some(l)) if l.controller == Some(p.bridge))
+        let Some(veth) = &self.veth else { return false };
+        matches!(get_link(&mut p.rtnl, &veth.host), Ok(Some(l)) if l.controller == Some(p.bridge))
     }
 }
 
 /// Drops the network namespaces this process keeps for reuse (see
-/// [`BridgeNet::reuse`](super::BridgeNet::reuse)) and returns how many there were.
+/// [`BridgeNet::reuse`](super::BridgeNet::reuse) and
+/// [`Net::NoneReused`](super::Net::NoneReused)) and returns how many there were.
 /// The kernel destroys them, and their veths, in the background.
 pub fn release_kept_namespaces() -> usize {
     let all = std::mem::take(&mut lock().kept);
@@ -181,27 +204,34 @@ fn lock() -> MutexGuard<'static, Pool> {
     pool
 }
 
-/// A kept namespace for `key` on the bridge named `bridge_name`. Those kept for an
-/// earlier bridge of that name, or of that index, are dropped, with their veths.
-fn pop(key: Key, bridge_name: &str) -> Option<Kept> {
+/// A kept namespace for `key`, on the bridge named `bridge_name` for a bridge.
+/// Those kept for an earlier bridge of that name, or of that index, are dropped,
+/// with their veths.
+fn pop(key: Key, bridge_name: Option<&str>) -> Option<Kept> {
     let mut pool = lock();
-    // Same namespace, and the name or the index but not both: a bridge gone.
-    pool.kept.retain(|k| k.key.netns != key.netns || (k.bridge_name == bridge_name) == (k.key.bridge == key.bridge));
-    let i = pool.kept.iter().rposition(|k| k.key == key && k.bridge_name == bridge_name)?;
+    if let (Key::Bridge { netns, bridge, .. }, Some(name)) = (key, bridge_name) {
+        // Same namespace, and the name or the index but not both: a bridge gone.
+        pool.kept.retain(|k| match (k.key, &k.veth) {
+            (Key::Bridge { netns: n, bridge: b, .. }, Some(v)) => {
+                n != netns || (v.bridge_name == name) == (b == bridge)
+            }
+            _ => true,
+        });
+    }
+    let same_bridge = |k: &Kept| k.veth.as_ref().map(|v| v.bridge_name.as_str()) == bridge_name;
+    let i = pool.kept.iter().rposition(|k| k.key == key && same_bridge(k))?;
     // `remove`, not `swap_remove`: the pool stays oldest first.
     Some(pool.kept.remove(i))
 }
 
-/// A new namespace with `lo` up and a veth whose peer is its `eth0`, up.
-fn make(p: &mut Prepared, key: Key) -> Result<Kept> {
+/// A new namespace with `lo` up (a veth is added for a bridge).
+fn make(key: Key) -> Result<Kept> {
     // A thread of its own makes it, so the caller's thread stays where it is.
     let inside = std::thread::scope(|s| s.spawn(new_namespace).join())
         .unwrap_or_else(|_| Err(Error::os("make a network namespace", Errno::EIO)))?;
-    let host = create_veth(p, PeerNs::Fd(inside.ns.as_raw_fd()))?;
     Ok(Kept {
         key,
-        bridge_name: p.bridge_name.clone(),
-        host,
+        veth: None,
         ns: inside.ns,
         assigned: Assigned { inside: inside.rtnl, address: None },
         sockstat: inside.sockstat,

@@ -74,10 +74,16 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
     // A kept namespace is the host's: only a program without capabilities, in a
     // sandbox that mounts no sysfs and runs no programs later (named and persistent
-    // sandboxes are all `Running`), may use one.
-    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !how.joinable;
+    // sandboxes are all `Running`), may use one; and not as the host's root, which
+    // may write the namespace's sysctls through a writable view of `/proc/sys`.
+    let host_root = plan.userns.is_none() && plan.ids.as_ref().is_none_or(|i| i.uid == 0);
+    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !how.joinable && !host_root;
     let kept = match net.as_mut() {
         Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
+        // Only root makes a namespace of the host's user namespace.
+        None if cmd.sandbox.net == Net::NoneReused && reusable && nix::unistd::geteuid().is_root() => {
+            Some(net::Kept::take_loopback()?)
+        }
         _ => None,
     };
     if kept.is_some() {

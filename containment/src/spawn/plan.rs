@@ -280,7 +280,7 @@ impl Plan {
             keep_caps: crate::security::capability_mask(&sandbox.capabilities)?,
             seccomp: seccomp_programs(&sandbox.seccomp)?,
             net_handover: !joining && matches!(sandbox.net, Net::Bridge(_)),
-            net_by_helper: !joining && matches!(sandbox.net, Net::None) && !sandbox.sysfs,
+            net_by_helper: !joining && matches!(sandbox.net, Net::None | Net::NoneReused) && !sandbox.sysfs,
             ns_root: userns.is_some(),
             userns,
             keep_fds: Vec::new(),
