@@ -347,12 +347,17 @@ def run_default():
 def run_limits():
     assert containment.run(["/bin/true"], memory="64M", cpus="0", pids=64).returncode == 0
 
+def run_reused():
+    assert containment.run(["/bin/true"], net="none-reused").returncode == 0
+
 def run_bwrap():
     assert subprocess.run(bwrap).returncode == 0
 
 bench("py:containment.run", run_default)
 bench("py:containment.run+limits", run_limits)
+bench("py:containment.run(net=none-reused)", run_reused)
 bench("py:subprocess.run(bwrap)", run_bwrap)
+containment.release_kept_namespaces()
 EOF
 else
     log "python rows skipped: $py_note"
@@ -525,6 +530,7 @@ fi
 if [[ -s $tmp/python.txt ]]; then
     add "python containment.run([\"/bin/true\"])" "$iso_default (in-process)" "$(result_row "$tmp/python.txt" py:containment.run)" lib-default
     add "python containment.run(…, memory=\"64M\", cpus=\"0\", pids=64)" "$iso_default; $iso_lim (in-process)" "$(result_row "$tmp/python.txt" py:containment.run+limits)" lib-full
+    add "python containment.run(…, net=\"none-reused\")" "$iso_default, the network namespace kept between sandboxes (in-process)" "$(result_row "$tmp/python.txt" "py:containment.run(net=none-reused)")" py-run
     add "python subprocess.run([\"bwrap\", …])" "as the bwrap row" "$(result_row "$tmp/python.txt" "py:subprocess.run(bwrap)")" py-run
     ref_mean[py-run]=$(mean_of "$(result_row "$tmp/python.txt" py:containment.run)")
 else
@@ -691,5 +697,7 @@ r_pyb=$(result_row "$tmp/python.txt" "py:subprocess.run(bwrap)")
 r_def=$(crit_row spawn/default)
 echo "4. python containment.run $(mm "$r_py") = $(rr "$r_py" "$r_def") the Rust spawn/default, $(mm "$r_def") (target <= 1.2x);" \
     "subprocess.run(bwrap) $(mm "$r_pyb") = $(rr "$r_pyb" "$r_py") containment.run (target >= 2x)"
+r_pyk=$(result_row "$tmp/python.txt" "py:containment.run(net=none-reused)")
+echo "4'. with net=\"none-reused\": containment.run $(mm "$r_pyk"); subprocess.run(bwrap) = $(rr "$r_pyb" "$r_pyk") it"
 echo
 echo "raw data: $out/{hyperfine.json,floor-*.txt,python.txt,c-api.txt,criterion.txt,spaced.txt,config.json}; criterion: $crit_dir/{spawn,layers,limits}/*/new/estimates.json"
