@@ -999,7 +999,7 @@ pub unsafe extern "C" fn containment_sandbox_net_mac(
 /// with the same MTU, which then only gets its address set, where making and
 /// destroying a veth costs milliseconds; between sandboxes it holds no address.
 /// With only lo (containment_sandbox_net_none(), the default), the next such
-/// sandbox saves making and destroying a namespace (about 1.2 ms of CPU). At most
+/// sandbox saves making and destroying a namespace (about 1 ms of CPU). At most
 /// CONTAINMENT_MAX_KEPT_NAMESPACES are kept, until the process exits or calls
 /// containment_release_kept_namespaces(). Only a process running as root keeps
 /// namespaces; a kept namespace belongs to the host: sandboxes whose program keeps a

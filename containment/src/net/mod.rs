@@ -39,8 +39,8 @@ pub enum Net {
     Bridge(BridgeNet),
     /// As [`Net::None`], but the namespace is kept, with `lo` up, for the next
     /// sandbox of this process that asks for one, instead of being destroyed: it
-    /// saves making and destroying a namespace, about 1.2 ms of CPU (most of it
-    /// the kernel's) and 0.3 ms or more of the spawn.
+    /// saves making and destroying a namespace, about 1 ms of CPU (most of it
+    /// the kernel's) and 0.3 to 0.7 ms of the spawn (`benches/RESULTS.md`, run J).
     ///
     /// The conditions are those of [`BridgeNet::reuse`]: only a supervisor running
     /// as root keeps namespaces (they belong to the host's user namespace, so no

@@ -4,7 +4,7 @@
 //! Making a veth costs about 0.6 ms in the kernel, and destroying one (with its
 //! namespace, on the kernel's `netns` worker) about 16 ms, during which it holds
 //! the lock the next veth's creation needs. A namespace with only `lo` costs about
-//! 1.2 ms of CPU to make and destroy (`benches/RESULTS.md`, run J). A kept
+//! 1 ms of CPU to make and destroy (`benches/RESULTS.md`, run J). A kept
 //! namespace costs neither: the next sandbox's init starts in it (the supervisor's
 //! thread enters it around the clone, see [`Entered`]); one on a bridge only gets
 //! its address and route.
