@@ -1003,8 +1003,10 @@ pub unsafe extern "C" fn containment_sandbox_net_mac(
 /// CONTAINMENT_MAX_KEPT_NAMESPACES are kept, until the process exits or calls
 /// containment_release_kept_namespaces(). Only a process running as root keeps
 /// namespaces; a kept namespace belongs to the host: sandboxes whose program keeps a
-/// capability, runs as the host's root (no user namespace), mounts sysfs, that are
-/// named or that have a fixed MAC get a new one anyway.
+/// capability, runs as the host's root (without a user namespace, or with one that
+/// maps its uid to 0), mounts sysfs, that are named or that have a fixed MAC get a
+/// new one anyway. What the kernel remembers of a sandbox's traffic (counters, TCP
+/// metrics, the neighbour cache) stays for the next one.
 ///
 /// Errors: CONTAINMENT_INVALID_CONFIG when the sandbox shares the host's network;
 /// the common ones. A later containment_sandbox_net_none(), _host() or _bridge()

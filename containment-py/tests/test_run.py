@@ -475,6 +475,7 @@ def test_a_kept_loopback_namespace_serves_the_next_sandbox() -> None:
         assert r.returncode == 0, r
         return r.stdout.decode().strip()
 
+    containment.release_kept_namespaces()  # whatever an earlier test left
     first = ns("none-reused")
     assert first.startswith("net:[") and ns("none-reused") == first
     assert ns("none") != first

@@ -247,6 +247,7 @@ impl Sandbox {
     }
 
     /// The sandbox's network: [`Net::none`] (the default: only `lo`),
+    /// [`Net::none_reused`] (the same, its namespace kept for the next sandbox),
     /// [`Net::host`], or [`Net::bridge`] (an `eth0` with an address on a bridge).
     pub fn net(mut self, net: impl Into<Net>) -> Sandbox {
         self.net = net.into();

@@ -136,6 +136,12 @@ impl Resolved {
         maps.iter().map(|m| format!("{} {} {}\n", m.inside, m.outside, m.count)).collect()
     }
 
+    /// The host uid that uid `inside` is, if it is mapped.
+    pub fn uid_outside(&self, inside: u32) -> Option<u32> {
+        let m = self.uid.iter().find(|m| m.maps_inside(inside))?;
+        m.outside.checked_add(inside - m.inside)
+    }
+
     /// The host id that id 0 inside is (the caller's own id when 0 is unmapped).
     pub fn root_outside(&self, maps: &[IdMap]) -> u32 {
         maps.iter().find(|m| m.inside == 0).map_or_else(|| nix::unistd::geteuid().as_raw(), |m| m.outside)
@@ -243,6 +249,17 @@ fn allocate(run: &Path) -> Result<(u32, Lease)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uid_inside_is_found_outside_through_its_map() {
+        let maps =
+            vec![IdMap { inside: 0, outside: 1 << 30, count: 1000 }, IdMap { inside: 1000, outside: 0, count: 1 }];
+        let r = Resolved { uid: maps.clone(), gid: maps, deny_setgroups: false, lease: None };
+        assert_eq!(r.uid_outside(0), Some(1 << 30));
+        assert_eq!(r.uid_outside(999), Some((1 << 30) + 999));
+        assert_eq!(r.uid_outside(1000), Some(0), "the host's root, mapped");
+        assert_eq!(r.uid_outside(1001), None, "unmapped");
+    }
 
     #[test]
     fn maps_parse_and_print() {

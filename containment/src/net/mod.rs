@@ -40,17 +40,23 @@ pub enum Net {
     /// As [`Net::None`], but the namespace is kept, with `lo` up, for the next
     /// sandbox of this process that asks for one, instead of being destroyed: it
     /// saves making and destroying a namespace, about 1 ms of CPU (most of it
-    /// the kernel's) and 0.3 to 0.7 ms of the spawn (`benches/RESULTS.md`, run J).
+    /// the kernel's) and 0.1 to 0.7 ms of the spawn (`benches/RESULTS.md`, run J).
     ///
     /// The conditions are those of [`BridgeNet::reuse`]: only a supervisor running
-    /// as root keeps namespaces (they belong to the host's user namespace, so no
-    /// sandbox can configure one), only for sandboxes whose program keeps no
-    /// capability, that mount no sysfs and that are not [`Running`](crate::Running);
-    /// the others get a new namespace, as with [`Net::None`]. A namespace in which
-    /// a socket outlived its sandbox is not used again. At most
-    /// [`MAX_KEPT_NAMESPACES`] are kept, until the process exits or calls
-    /// [`release_kept_namespaces`]. The next sandbox can still see the counters
-    /// of the previous one's traffic on `lo` (`/proc/net/dev`, `/proc/net/snmp`).
+    /// as root (with `CAP_SYS_ADMIN`) keeps namespaces (they belong to the host's
+    /// user namespace, so no sandbox can configure one), only for sandboxes whose
+    /// program keeps no capability, does not run as the host's root, mounts no
+    /// sysfs and is not [`Running`](crate::Running); the others get a new
+    /// namespace, as with [`Net::None`]. A namespace in which a socket outlived its
+    /// sandbox is not used again. At most [`MAX_KEPT_NAMESPACES`] are kept (bridged
+    /// ones included), until the process exits or calls
+    /// [`release_kept_namespaces`]. What the kernel remembers of the previous
+    /// sandbox's traffic on `lo` stays for the next: the counters
+    /// (`/proc/net/dev`, `/proc/net/snmp`), TCP metrics per address (of all of
+    /// `127.0.0.0/8`), the TCP Fast Open key. And a sandbox that passes a
+    /// descriptor of its namespace, or of a file under `/proc/self/net`, out of
+    /// the sandbox (over a Unix socket it was given) lets whoever holds it see the
+    /// next sandbox's sockets.
     NoneReused,
 }
 
@@ -131,7 +137,9 @@ impl BridgeNet {
     ///   the process exits, or with [`release_kept_namespaces`].
     /// - The namespace belongs to the host's user namespace, not the sandbox's: no
     ///   process in the sandbox can configure it. So only sandboxes whose program
-    ///   keeps no capability and that mount no sysfs use one. The others, sandboxes
+    ///   keeps no capability, does not run as the host's root (without a user
+    ///   namespace, or with one that maps its uid to 0) and mounts no sysfs use
+    ///   one. The others, sandboxes
     ///   started to run programs in later ([`Running`](crate::Running): named,
     ///   persistent or not) and those with a fixed [`BridgeNet::mac`] get a new
     ///   namespace as without this option. A process made by `fork` does not use

@@ -74,15 +74,21 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
     };
     // A kept namespace is the host's: only a program without capabilities, in a
     // sandbox that mounts no sysfs and runs no programs later (named and persistent
-    // sandboxes are all `Running`), may use one; and not as the host's root, which
-    // may write the namespace's sysctls through a writable view of `/proc/sys`.
-    let host_root = plan.userns.is_none() && plan.ids.as_ref().is_none_or(|i| i.uid == 0);
+    // sandboxes are all `Running`), may use one; and not as the host's root (in a
+    // user namespace or not), which may write the namespace's sysctls through a
+    // writable view of `/proc/sys`.
+    let uid = plan.ids.as_ref().map_or(0, |i| i.uid);
+    let host_root = match &plan.userns {
+        Some(u) => u.uid_outside(uid) == Some(0),
+        None => uid == 0,
+    };
     let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !how.joinable && !host_root;
     let kept = match net.as_mut() {
         Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
-        // Only root makes a namespace of the host's user namespace.
+        // Only root makes a namespace of the host's user namespace; where it cannot
+        // (no CAP_SYS_ADMIN), the init makes one in the sandbox's, as for Net::None.
         None if cmd.sandbox.net == Net::NoneReused && reusable && nix::unistd::geteuid().is_root() => {
-            Some(net::Kept::take_loopback()?)
+            net::Kept::take_loopback().ok()
         }
         _ => None,
     };
