@@ -645,6 +645,16 @@ static void netns_of(containment_sandbox *sb, char *out, size_t size, struct kep
     }
 }
 
+/* The first two sandboxes of `r` shared the kept namespace, the third (without
+ * reuse) had a new one, and the release dropped that one kept. */
+static void check_kept_run(const struct kept_run *r) {
+    CHECKF(!r->failed, "the sandboxes: see above");
+    CHECKF(strncmp(r->first, "net:[", 5) == 0 && strcmp(r->first, r->second) == 0, "kept: %s then %s", r->first,
+           r->second);
+    CHECKF(strcmp(r->fresh, r->first) != 0, "without reuse, a new one: %s", r->fresh);
+    CHECKF(r->released == 1, "released %zu", r->released);
+}
+
 /* In a thread moved into a network namespace of its own (so the host's network is
  * never touched): a bridge, then sandboxes with and without a kept namespace. */
 static void *kept_network_body(void *arg) {
@@ -683,11 +693,7 @@ static void test_kept_network_namespace(void) {
     pthread_t t;
     CHECK(pthread_create(&t, NULL, kept_network_body, &r) == 0);
     CHECK(pthread_join(t, NULL) == 0);
-    CHECKF(!r.failed, "the bridge and the sandboxes: see above");
-    CHECKF(strncmp(r.first, "net:[", 5) == 0 && strcmp(r.first, r.second) == 0, "kept: %s then %s", r.first,
-           r.second);
-    CHECKF(strcmp(r.fresh, r.first) != 0, "without reuse, a new one: %s", r.fresh);
-    CHECKF(r.released == 1, "released %zu", r.released);
+    check_kept_run(&r);
 }
 
 /* containment_sandbox_net_reuse with only lo: the next sandbox runs in the namespace
@@ -703,11 +709,7 @@ static void test_kept_loopback_namespace(void) {
     netns_of(sb, r.fresh, sizeof r.fresh, &r);
     containment_sandbox_free(sb);
     r.released = containment_release_kept_namespaces();
-    CHECKF(!r.failed, "the sandboxes: see above");
-    CHECKF(strncmp(r.first, "net:[", 5) == 0 && strcmp(r.first, r.second) == 0, "kept: %s then %s", r.first,
-           r.second);
-    CHECKF(strcmp(r.fresh, r.first) != 0, "with net_none, a new one: %s", r.fresh);
-    CHECKF(r.released == 1, "released %zu", r.released);
+    check_kept_run(&r);
 }
 
 /* Without root, what needs privileges says so, and the caller's own ids work. */
