@@ -53,6 +53,47 @@ pub(crate) struct Started {
     pub namespaces: libc::c_int,
 }
 
+/// A kept network namespace for the sandbox, when it asked for one and may use one
+/// (see [`net::Kept`]); `plan` is then changed to start the init in it.
+///
+/// # Errors
+/// [`Error::Os`] when a bridged namespace cannot be made or configured.
+fn kept_namespace(
+    plan: &mut Plan,
+    cmd: &Command,
+    joinable: bool,
+    bridge: Option<&mut net::Prepared>,
+) -> Result<Option<net::Kept>> {
+    // A kept namespace is the host's: only a program without capabilities, in a
+    // sandbox that mounts no sysfs and runs no programs later (named and persistent
+    // sandboxes are all `Running`), may use one; and not as the host's root (in a
+    // user namespace or not), which may write the namespace's sysctls through a
+    // writable view of `/proc/sys`.
+    let uid = plan.ids.as_ref().map_or(0, |i| i.uid);
+    let host_root = match &plan.userns {
+        Some(u) => u.uid_outside(uid) == Some(0),
+        None => uid == 0,
+    };
+    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !joinable && !host_root;
+    let kept = match bridge {
+        Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
+        // Only root makes a namespace of the host's user namespace; where it cannot
+        // (no CAP_SYS_ADMIN), the init makes one in the sandbox's, as for Net::None.
+        None if cmd.sandbox.net == Net::NoneReused && reusable && nix::unistd::geteuid().is_root() => {
+            net::Kept::take_loopback().ok()
+        }
+        _ => None,
+    };
+    if kept.is_some() {
+        // The init starts in it: no namespace to make, nothing to hand over.
+        plan.clone_flags &= !(libc::CLONE_NEWNET as u64);
+        plan.lo_up = None;
+        plan.net_handover = false;
+        plan.net_by_helper = false;
+    }
+    Ok(kept)
+}
+
 /// Spawns `cmd`: returns once the program's `execve` succeeded, or with the error
 /// that stopped it. On error, the sandbox is killed and reaped before returning.
 pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child> {
@@ -72,33 +113,7 @@ pub(crate) fn start(cmd: &mut Command, defaults: Defaults, mut how: Start) -> Re
         Net::Bridge(b) => Some(net::prepare(b)?),
         _ => None,
     };
-    // A kept namespace is the host's: only a program without capabilities, in a
-    // sandbox that mounts no sysfs and runs no programs later (named and persistent
-    // sandboxes are all `Running`), may use one; and not as the host's root (in a
-    // user namespace or not), which may write the namespace's sysctls through a
-    // writable view of `/proc/sys`.
-    let uid = plan.ids.as_ref().map_or(0, |i| i.uid);
-    let host_root = match &plan.userns {
-        Some(u) => u.uid_outside(uid) == Some(0),
-        None => uid == 0,
-    };
-    let reusable = plan.keep_caps == 0 && !cmd.sandbox.sysfs && !how.joinable && !host_root;
-    let kept = match net.as_mut() {
-        Some(p) if p.wants_reuse() && reusable => Some(net::Kept::take(p)?),
-        // Only root makes a namespace of the host's user namespace; where it cannot
-        // (no CAP_SYS_ADMIN), the init makes one in the sandbox's, as for Net::None.
-        None if cmd.sandbox.net == Net::NoneReused && reusable && nix::unistd::geteuid().is_root() => {
-            net::Kept::take_loopback().ok()
-        }
-        _ => None,
-    };
-    if kept.is_some() {
-        // The init starts in it: no namespace to make, nothing to hand over.
-        plan.clone_flags &= !(libc::CLONE_NEWNET as u64);
-        plan.lo_up = None;
-        plan.net_handover = false;
-        plan.net_by_helper = false;
-    }
+    let kept = kept_namespace(&mut plan, cmd, how.joinable, net.as_mut())?;
     let mut io = StdioFds::new(cmd, defaults)?;
     let (report_rd, report_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     // Where the groups are all v1, they are made after the clone, while the init
