@@ -48,8 +48,9 @@ pub enum Net {
     /// program keeps no capability, does not run as the host's root, mounts no
     /// sysfs and is not [`Running`](crate::Running); the others get a new
     /// namespace, as with [`Net::None`]. A namespace in which a socket outlived its
-    /// sandbox is not used again. At most [`MAX_KEPT_NAMESPACES`] are kept (bridged
-    /// ones included), until the process exits or calls
+    /// sandbox is not used again. At most [`MAX_KEPT_NAMESPACES`] are kept, bridged
+    /// ones included (a full pool drops the oldest of the kind given back), until
+    /// the process exits or calls
     /// [`release_kept_namespaces`]. What the kernel remembers of the previous
     /// sandbox's traffic on `lo` stays for the next: the counters
     /// (`/proc/net/dev`, `/proc/net/snmp`), TCP metrics per address (of all of
@@ -133,8 +134,9 @@ impl BridgeNet {
     /// - A kept namespace holds no address: it is removed when the sandbox ends
     ///   (and its lease released), and the next sandbox's is added.
     /// - Its veth's host end stays on the bridge while this process keeps it; at
-    ///   most [`MAX_KEPT_NAMESPACES`] are kept (the oldest goes first). They go when
-    ///   the process exits, or with [`release_kept_namespaces`].
+    ///   most [`MAX_KEPT_NAMESPACES`] are kept, [`Net::NoneReused`] ones included
+    ///   (with as many kept, the oldest of the kind given back goes first). They go
+    ///   when the process exits, or with [`release_kept_namespaces`].
     /// - The namespace belongs to the host's user namespace, not the sandbox's: no
     ///   process in the sandbox can configure it. So only sandboxes whose program
     ///   keeps no capability, does not run as the host's root (without a user

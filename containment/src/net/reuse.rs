@@ -142,10 +142,19 @@ impl Kept {
         }
         let mut pool = lock();
         if pool.kept.len() >= MAX_KEPT_NAMESPACES {
-            drop(pool.kept.remove(0));
+            let loopback: Vec<bool> = pool.kept.iter().map(|k| k.key == Key::Loopback).collect();
+            drop(pool.kept.remove(oldest_to_drop(&loopback, self.key == Key::Loopback)));
         }
         pool.kept.push(self);
     }
+}
+
+/// Which of a full pool's namespaces (oldest first; whether each has only `lo`) to
+/// drop for one given back: the oldest of the same kind, else the oldest. So many
+/// sandboxes at once with only `lo` do not push out the bridged namespaces kept,
+/// whose veths cost much more to make again, nor the other way round.
+fn oldest_to_drop(loopback: &[bool], giving_loopback: bool) -> usize {
+    loopback.iter().position(|l| *l == giving_loopback).unwrap_or(0)
 }
 
 impl Kept {
@@ -354,7 +363,17 @@ impl Drop for Entered {
 
 #[cfg(test)]
 mod tests {
-    use super::{ip_sockets_in, sockets_used};
+    use super::{ip_sockets_in, oldest_to_drop, sockets_used};
+
+    #[test]
+    fn a_full_pool_drops_the_oldest_of_the_kind_given_back() {
+        // Oldest first: bridged, loopback, bridged, loopback.
+        let pool = [false, true, false, true];
+        assert_eq!(oldest_to_drop(&pool, true), 1, "a loopback one for a loopback one");
+        assert_eq!(oldest_to_drop(&pool, false), 0, "a bridged one for a bridged one");
+        assert_eq!(oldest_to_drop(&[false, false], true), 0, "none of its kind: the oldest");
+        assert_eq!(oldest_to_drop(&[true, true], false), 0);
+    }
 
     #[test]
     fn every_socket_is_counted() {
