@@ -482,6 +482,20 @@ def test_a_kept_loopback_namespace_serves_the_next_sandbox() -> None:
     assert containment.release_kept_namespaces() == 1
 
 
+def test_an_unprivileged_caller_keeps_no_loopback_namespace() -> None:
+    # Only root keeps namespaces: another user's net="none-reused" works as "none".
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        skip_or_fail("needs root and setpriv (util-linux) to run a caller as nobody")
+        return
+    script = ("import containment\n"
+              "r = containment.run(['true'], net='none-reused')\n"
+              "print(r.returncode, containment.release_kept_namespaces())\n")
+    out = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],
+                         capture_output=True, text=True, cwd="/")
+    assert out.stdout.split() == ["0", "0"], out
+
+
 def test_a_host_without_standard_descriptors_still_spawns(tmp_path: Path) -> None:
     # A daemon may run with 0, 1 and 2 closed; the sandbox's own descriptors must
     # not take those numbers (spawning failed with EBADF at the init's setup), for
