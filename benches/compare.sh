@@ -136,16 +136,16 @@ floor="$tmp/floor"
 # ---------------------------------------------------------------- 3. contain, C, Python
 contain=""
 contain_note=""
-if [[ -f $repo/examples/contain.rs ]]; then
+if [[ -f $repo/examples/contain/main.rs ]]; then
     log "building the contain example (release)"
     if (cd "$repo" && cargo build --release --example contain 2>&1 | tee "$tmp/contain-build.txt" >&2; exit "${PIPESTATUS[0]}"); then
         contain="$repo/target/release/examples/contain"
         [[ -x $contain ]] || { contain=""; contain_note="built, but $repo/target/release/examples/contain is missing"; }
     else
-        contain_note="examples/contain.rs does not build: $(grep -m1 '^error' "$tmp/contain-build.txt" || echo 'see cargo output')"
+        contain_note="examples/contain/main.rs does not build: $(grep -m1 '^error' "$tmp/contain-build.txt" || echo 'see cargo output')"
     fi
 else
-    contain_note="examples/contain.rs does not exist yet"
+    contain_note="examples/contain/main.rs does not exist yet"
 fi
 if [[ -n $contain ]]; then
     # a copy, so that another build during the run cannot replace the binary measured

@@ -1,4 +1,4 @@
-//! Tests of the `contain` command-line tool (`examples/contain.rs`), run as a
+//! Tests of the `contain` command-line tool (`examples/contain/`), run as a
 //! separate process. They need root; without it they are skipped, unless
 //! `CONTAINMENT_MUST_WORK=1` says they must run.
 

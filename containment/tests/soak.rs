@@ -8,7 +8,8 @@
 //! 10,000 sandboxes, is
 //!
 //! ```text
-//! CONTAINMENT_SOAK_N=10000 cargo test --release -p containment --test soak -- --nocapture
+//! CONTAINMENT_MUST_WORK=1 CONTAINMENT_SOAK_N=10000 \
+//!   cargo test --release -p containment --test soak soak_keeps_the_supervisor_flat -- --nocapture
 //! ```
 //!
 //! (about 5 minutes on the 2-core CI machine). The throughput of one thread against

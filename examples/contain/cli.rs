@@ -1,91 +1,32 @@
-//! `contain`: run a program in a sandbox from the command line, or keep named
-//! sandboxes running and run programs in them.
-//!
-//! ```text
-//! contain [OPTIONS] [--] PROGRAM [ARGS...]
-//! contain start --name NAME [OPTIONS] [-- PROGRAM [ARGS...]]
-//! contain exec NAME [--cwd DIR] [--env KEY=VALUE]... [--] PROGRAM [ARGS...]
-//! contain stop NAME [--grace SECONDS]
-//! contain list [--json]
-//! ```
-//!
-//! A subcommand is recognised only as the first argument; anything else is the
-//! plain form, which runs PROGRAM in a new sandbox until it ends. Every option
-//! works with one or two dashes, and as `--opt VALUE` or `--opt=VALUE`. The first
-//! argument that is not an option (or the one after `--`) is the program; the rest
-//! are its arguments. The old executor's invocation works as it did:
-//!
-//! ```text
-//! contain -chroot DIR -memory-limit 128MB -cpu-core-ids 1,3 -- prog args
-//! ```
-//!
-//! With `--timeout`, a program still running when the time is up is killed with
-//! SIGKILL (exit code 137); `--json-status` then says `"timed_out":true`, and
-//! `"oom_killed":true` when the kernel's OOM killer killed a process of the
-//! sandbox under `--memory-limit`.
-//!
-//! `contain start` starts a persistent named sandbox (with PROGRAM as its main
-//! program, whose output goes to `--log FILE` or nowhere), prints its init's pid
-//! and exits; `contain exec` runs a program in it; `contain stop` sends SIGTERM to
-//! everything in it, waits up to `--grace` seconds (10 by default), kills what is
-//! left and removes it; `contain list` shows the running ones.
-//!
-//! Exit code of a run and of `exec`: the program's; 128+N when it died of signal
-//! N; 125 when the command line is bad or the sandbox could not be set up (or, for
-//! `exec`, is not running); 126 when the program cannot be executed; 127 when it
-//! is not found. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
-//! sent to `contain` are forwarded to the program. `start`, `stop` and `list` exit
-//! with 0 when they did their work, 125 for a bad command line (and, for `start`,
-//! when the sandbox could not be set up, or 126 or 127 for its program), and 1
-//! when `stop` finds no such sandbox or `stop` or `list` fail.
+//! The command line of `contain`: its forms and options, and the sandbox and
+//! command they describe. Nothing here starts a process, so the fuzz target
+//! `contain_cli` (`fuzz/fuzz_targets/contain_cli.rs`) runs it on arbitrary
+//! command lines.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use containment::{
-    parse_rlimit_spec, validate_name, BindSpec, Child, Command, Error, Ipv4Net, Net, Outcome, Rlimit, Running,
-    RunningInfo, Sandbox, Stdio, TmpfsSpec, ValueKind,
+    parse_rlimit_spec, validate_name, BindSpec, Command, Error, Ipv4Net, Net, Rlimit, Sandbox, TmpfsSpec, ValueKind,
 };
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// Exit code when the command line is bad or the sandbox could not be set up.
-const EXIT_SETUP: u8 = 125;
+pub(crate) const EXIT_SETUP: u8 = 125;
 /// Exit code when the program exists but cannot be executed.
-const EXIT_NOT_EXECUTABLE: u8 = 126;
+pub(crate) const EXIT_NOT_EXECUTABLE: u8 = 126;
 /// Exit code when the program does not exist in the sandbox.
-const EXIT_NOT_FOUND: u8 = 127;
+pub(crate) const EXIT_NOT_FOUND: u8 = 127;
 /// Exit code of `stop` and `list` when they fail (no such sandbox, for `stop`).
-const EXIT_FAILED: u8 = 1;
-
-/// How long `contain stop` waits for the programs to end after SIGTERM.
-const DEFAULT_GRACE: Duration = Duration::from_secs(10);
-
-/// The signals `contain` forwards to the program.
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
+pub(crate) const EXIT_FAILED: u8 = 1;
 
 /// The forms of the command line: the plain run, and the subcommands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
+pub(crate) enum Verb {
     Run,
     Start,
     Exec,
@@ -95,22 +36,22 @@ enum Verb {
 
 /// Whether a form takes a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TakesProgram {
+pub(crate) enum TakesProgram {
     Required,
     Optional,
     No,
 }
 
 impl Verb {
-    const SUBCOMMANDS: [Verb; 4] = [Verb::Start, Verb::Exec, Verb::Stop, Verb::List];
+    pub(crate) const SUBCOMMANDS: [Verb; 4] = [Verb::Start, Verb::Exec, Verb::Stop, Verb::List];
 
     /// The subcommand named by `word`, if any.
-    fn from_word(word: &OsStr) -> Option<Verb> {
+    pub(crate) fn from_word(word: &OsStr) -> Option<Verb> {
         Verb::SUBCOMMANDS.into_iter().find(|v| v.word().as_bytes() == word.as_bytes())
     }
 
     /// The subcommand's word (empty for the plain form).
-    fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Verb::Run => "",
             Verb::Start => "start",
@@ -121,7 +62,7 @@ impl Verb {
     }
 
     /// The command as the user types it: `contain` or `contain start`.
-    fn command(self) -> String {
+    pub(crate) fn command(self) -> String {
         match self {
             Verb::Run => "contain".into(),
             v => format!("contain {}", v.word()),
@@ -129,7 +70,7 @@ impl Verb {
     }
 
     /// This form's bit in [`Opt::verbs`].
-    fn bit(self) -> u8 {
+    pub(crate) fn bit(self) -> u8 {
         match self {
             Verb::Run => RUN,
             Verb::Start => START,
@@ -139,7 +80,7 @@ impl Verb {
         }
     }
 
-    fn synopsis(self) -> &'static str {
+    pub(crate) fn synopsis(self) -> &'static str {
         match self {
             Verb::Run => "contain [OPTIONS] [--] PROGRAM [ARGS...]",
             Verb::Start => "contain start --name NAME [OPTIONS] [-- PROGRAM [ARGS...]]",
@@ -149,7 +90,7 @@ impl Verb {
         }
     }
 
-    fn about(self) -> &'static str {
+    pub(crate) fn about(self) -> &'static str {
         match self {
             Verb::Run => "Run PROGRAM in a sandbox: new namespaces, a private root, no capabilities.",
             Verb::Start => {
@@ -169,14 +110,14 @@ impl Verb {
     }
 
     /// How many words (the sandbox's name) come before the program.
-    fn leading_words(self) -> usize {
+    pub(crate) fn leading_words(self) -> usize {
         match self {
             Verb::Exec | Verb::Stop => 1,
             Verb::Run | Verb::Start | Verb::List => 0,
         }
     }
 
-    fn takes_program(self) -> TakesProgram {
+    pub(crate) fn takes_program(self) -> TakesProgram {
         match self {
             Verb::Run | Verb::Exec => TakesProgram::Required,
             Verb::Start => TakesProgram::Optional,
@@ -186,28 +127,28 @@ impl Verb {
 }
 
 /// Bits of [`Opt::verbs`]: the forms an option is for.
-const RUN: u8 = 1;
-const START: u8 = 2;
-const EXEC: u8 = 4;
-const STOP: u8 = 8;
-const LIST: u8 = 16;
+pub(crate) const RUN: u8 = 1;
+pub(crate) const START: u8 = 2;
+pub(crate) const EXEC: u8 = 4;
+pub(crate) const STOP: u8 = 8;
+pub(crate) const LIST: u8 = 16;
 /// Options that describe a new sandbox.
-const NEW: u8 = RUN | START;
-const EVERY: u8 = RUN | START | EXEC | STOP | LIST;
+pub(crate) const NEW: u8 = RUN | START;
+pub(crate) const EVERY: u8 = RUN | START | EXEC | STOP | LIST;
 
 /// One command-line option: its name (given with one or two dashes), the name of
 /// its value if it takes one, one line of help, and the forms it is for.
-struct Opt {
-    name: &'static str,
-    value: Option<&'static str>,
-    help: &'static str,
-    verbs: u8,
+pub(crate) struct Opt {
+    pub(crate) name: &'static str,
+    pub(crate) value: Option<&'static str>,
+    pub(crate) help: &'static str,
+    pub(crate) verbs: u8,
 }
 
 /// Every option. To add one: a line here, and an arm in [`apply`] (for the
 /// options of a new sandbox) or where its form reads it.
 #[rustfmt::skip]
-const OPTIONS: &[Opt] = &[
+pub(crate) const OPTIONS: &[Opt] = &[
     Opt { name: "name", value: Some("NAME"), help: "the sandbox's name (A-Z a-z 0-9 . _ -, up to 64)", verbs: START },
     Opt { name: "log", value: Some("FILE"), help: "append the program's output and errors to FILE", verbs: START },
     Opt { name: "chroot", value: Some("DIR"), help: "make the host directory DIR the sandbox's /", verbs: NEW },
@@ -241,18 +182,18 @@ const OPTIONS: &[Opt] = &[
 ];
 
 /// The options as given, each with its value (empty for flags), in order.
-type Opts = Vec<(&'static Opt, OsString)>;
+pub(crate) type Opts = Vec<(&'static Opt, OsString)>;
 
 /// The words of a command line that are not options.
-struct Line {
+pub(crate) struct Line {
     /// The words before the program: the sandbox's name for `exec` and `stop`.
-    words: Vec<OsString>,
+    pub(crate) words: Vec<OsString>,
     /// The program and its arguments.
-    program: Option<(OsString, Vec<OsString>)>,
+    pub(crate) program: Option<(OsString, Vec<OsString>)>,
 }
 
 /// What the command line asks for.
-enum Parsed {
+pub(crate) enum Parsed {
     Line(Line),
     Help,
     Version,
@@ -260,37 +201,37 @@ enum Parsed {
 
 /// The network options, checked together once all are read.
 #[derive(Default)]
-struct NetOpts {
+pub(crate) struct NetOpts {
     /// `--net`: host or none.
-    mode: Option<(&'static str, Net)>,
-    address: Option<Ipv4Net>,
-    bridge: Option<String>,
-    gateway: Option<Ipv4Addr>,
-    mtu: Option<u32>,
-    create: Option<Ipv4Net>,
+    pub(crate) mode: Option<(&'static str, Net)>,
+    pub(crate) address: Option<Ipv4Net>,
+    pub(crate) bridge: Option<String>,
+    pub(crate) gateway: Option<Ipv4Addr>,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) create: Option<Ipv4Net>,
 }
 
 /// What is being built from the options: the sandbox, and what goes on the command.
 #[derive(Default)]
-struct Builder {
-    sandbox: Sandbox,
-    env: Vec<(OsString, OsString)>,
-    cwd: Option<PathBuf>,
-    net: NetOpts,
+pub(crate) struct Builder {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) net: NetOpts,
 }
 
 /// Why `contain` did not get to do what it was asked.
-struct Failure {
-    code: u8,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Failure {
-    fn setup(message: impl Into<String>) -> Failure {
+    pub(crate) fn setup(message: impl Into<String>) -> Failure {
         Failure { code: EXIT_SETUP, message: message.into() }
     }
 
-    fn failed(message: impl Into<String>) -> Failure {
+    pub(crate) fn failed(message: impl Into<String>) -> Failure {
         Failure { code: EXIT_FAILED, message: message.into() }
     }
 }
@@ -306,58 +247,13 @@ impl From<Error> for Failure {
     }
 }
 
-fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1).peekable();
-    let verb = args.peek().and_then(|a| Verb::from_word(a)).unwrap_or(Verb::Run);
-    if verb != Verb::Run {
-        args.next();
-    }
-    let mut opts = Opts::new();
-    let line = match parse_args(verb, args, &mut opts) {
-        Ok(Parsed::Help) => {
-            say(&usage(verb));
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Version) => {
-            say(&format!("contain {}\n", env!("CARGO_PKG_VERSION")));
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Line(line)) => Ok(line),
-        Err(message) => Err(Failure::setup(format!("{message} (see {} --help)", verb.command()))),
-    };
-    let code = match verb {
-        Verb::Run => run(line, &opts),
-        Verb::Start => finish(line.and_then(|l| start(l, &opts))),
-        Verb::Exec => finish(line.and_then(|l| exec(l, &opts))),
-        Verb::Stop => finish(line.and_then(|l| stop(&l, &opts))),
-        Verb::List => finish(line.and_then(|_| list(&opts))),
-    };
-    ExitCode::from(code)
-}
-
-/// Prints `text` on standard output; a closed or broken output is not an error
-/// worth more than the exit code.
-fn say(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-/// Prints `contain: message` on standard error.
-fn complain(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "contain: {message}");
-}
-
-/// The exit code of a subcommand's result, after printing its failure.
-fn finish(end: Result<u8, Failure>) -> u8 {
-    end.unwrap_or_else(|f| {
-        complain(&f.message);
-        f.code
-    })
-}
-
 /// Splits the command line of `verb` into options (pushed on `opts`), the words
 /// before the program, and the program with its arguments.
-fn parse_args(verb: Verb, args: impl IntoIterator<Item = OsString>, opts: &mut Opts) -> Result<Parsed, String> {
+pub(crate) fn parse_args(
+    verb: Verb,
+    args: impl IntoIterator<Item = OsString>,
+    opts: &mut Opts,
+) -> Result<Parsed, String> {
     let mut args = args.into_iter();
     let mut words = Vec::new();
     while let Some(arg) = args.next() {
@@ -382,7 +278,7 @@ fn parse_args(verb: Verb, args: impl IntoIterator<Item = OsString>, opts: &mut O
 }
 
 /// Parses the option `arg` (with its value, inline or the next argument).
-fn parse_option(
+pub(crate) fn parse_option(
     verb: Verb,
     arg: &OsStr,
     args: &mut impl Iterator<Item = OsString>,
@@ -411,7 +307,7 @@ fn parse_option(
 }
 
 /// Why `opt` is refused on the command line of `verb`.
-fn not_for(opt: &Opt, verb: Verb) -> String {
+pub(crate) fn not_for(opt: &Opt, verb: Verb) -> String {
     let forms: Vec<String> = [Verb::Run, Verb::Start, Verb::Exec, Verb::Stop, Verb::List]
         .into_iter()
         .filter(|v| opt.verbs & v.bit() != 0)
@@ -421,7 +317,7 @@ fn not_for(opt: &Opt, verb: Verb) -> String {
 }
 
 /// Checks the words and the program of `verb`'s command line.
-fn line(
+pub(crate) fn line(
     verb: Verb,
     words: Vec<OsString>,
     program: Option<(OsString, Vec<OsString>)>,
@@ -441,7 +337,7 @@ fn line(
 }
 
 /// The text of `--help` for `verb`.
-fn usage(verb: Verb) -> String {
+pub(crate) fn usage(verb: Verb) -> String {
     let mut s = format!("Usage: {}\n", verb.synopsis());
     if verb == Verb::Run {
         for v in Verb::SUBCOMMANDS {
@@ -479,274 +375,19 @@ fn usage(verb: Verb) -> String {
 }
 
 /// The value of the last `--name` option given, if any.
-fn last_value<'a>(opts: &'a Opts, name: &str) -> Option<&'a OsStr> {
+pub(crate) fn last_value<'a>(opts: &'a Opts, name: &str) -> Option<&'a OsStr> {
     opts.iter().rev().find(|(o, _)| o.name == name).map(|(_, v)| v.as_os_str())
 }
 
-/// The exit code that tells how the program ended.
-fn exit_code(outcome: &Outcome) -> u8 {
-    u8::try_from(outcome.status.shell_code()).unwrap_or(u8::MAX)
-}
-
-/// The plain form: runs the program to its end in a new sandbox; writes
-/// `--json-status`.
-fn run(line: Result<Line, Failure>, opts: &Opts) -> u8 {
-    let end = line.and_then(|line| {
-        let (program, args) = line.program.ok_or_else(|| Failure::setup("no program given"))?;
-        let mut cmd = build(opts, program, &args)?;
-        supervise(|| cmd.spawn())
-    });
-    if let Err(f) = &end {
-        complain(&f.message);
-    }
-    // Also after a bad command line, if the option came before the mistake.
-    if let Some(path) = last_value(opts, "json-status") {
-        let mut line = status_json(&end);
-        line.push('\n');
-        if let Err(e) = std::fs::write(path, line) {
-            complain(&format!("--json-status {}: {e}", Path::new(path).display()));
-        }
-    }
-    match &end {
-        Ok(outcome) => exit_code(outcome),
-        Err(f) => f.code,
-    }
-}
-
-/// `contain start`: starts a persistent named sandbox, prints its init's pid.
-fn start(line: Line, opts: &Opts) -> Result<u8, Failure> {
-    let name =
-        last_value(opts, "name").ok_or_else(|| Failure::setup("start needs --name NAME (see contain start --help)"))?;
-    let name = checked_name(name).map_err(|e| Failure::setup(format!("--name: {e}")))?;
-    let b = build_sandbox(opts)?;
-    let sandbox = b.sandbox.name(name).persistent(true);
-    let mut running = match line.program {
-        Some((program, args)) => {
-            let (out, err) = program_output(opts)?;
-            let mut cmd = sandbox.command(program);
-            cmd.args(args).envs(b.env).stdin(Stdio::null()).stdout(out).stderr(err);
-            if let Some(dir) = b.cwd {
-                cmd.current_dir(dir);
-            }
-            cmd.start()?
-        }
-        None => {
-            if let Some((o, _)) = opts.iter().find(|(o, _)| matches!(o.name, "env" | "cwd" | "log")) {
-                return Err(Failure::setup(format!(
-                    "--{} is for the main program, and none is given (contain start --name NAME -- PROGRAM)",
-                    o.name
-                )));
-            }
-            with_null_stdio(|| sandbox.start())??
-        }
-    };
-    let pid = running.pid();
-    running.detach()?;
-    say(&format!("{pid}\n"));
-    Ok(0)
-}
-
-/// Where the main program of `contain start` writes: `--log FILE` (appended to)
-/// for both its output and its errors, or `/dev/null`.
-fn program_output(opts: &Opts) -> Result<(Stdio, Stdio), Failure> {
-    let Some(path) = last_value(opts, "log") else { return Ok((Stdio::null(), Stdio::null())) };
-    let shown = Path::new(path).display();
-    let file = File::options()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| Failure::setup(format!("--log {shown}: {e}")))?;
-    let copy = file.try_clone().map_err(|e| Failure::setup(format!("--log {shown}: {e}")))?;
-    Ok((file.into(), copy.into()))
-}
-
-/// Runs `f` with this process's descriptors 0, 1 and 2 on `/dev/null`, and puts
-/// them back after. A sandbox started without a program keeps the descriptors 0-2
-/// its init inherited for as long as it runs: they must not be the caller's
-/// terminal or pipes, or a reader of `contain start`'s output would wait for the
-/// sandbox to end.
-fn with_null_stdio<T>(f: impl FnOnce() -> T) -> Result<T, Failure> {
-    let null = File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| Failure::setup(format!("opening /dev/null: {e}")))?;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    let saved: [Option<OwnedFd>; 3] = [
-        std::io::stdin().as_fd().try_clone_to_owned().ok(),
-        std::io::stdout().as_fd().try_clone_to_owned().ok(),
-        std::io::stderr().as_fd().try_clone_to_owned().ok(),
-    ];
-    let redirect = |fd: usize, to: &dyn AsFd| match fd {
-        0 => nix::unistd::dup2_stdin(to),
-        1 => nix::unistd::dup2_stdout(to),
-        _ => nix::unistd::dup2_stderr(to),
-    };
-    for fd in 0..3 {
-        redirect(fd, &null).map_err(|e| Failure::setup(format!("redirecting descriptor {fd}: {e}")))?;
-    }
-    let result = f();
-    // A descriptor that was closed stays on /dev/null.
-    for (fd, old) in saved.iter().enumerate() {
-        if let Some(old) = old {
-            let _ = redirect(fd, old);
-        }
-    }
-    Ok(result)
-}
-
 /// The sandbox's name in `name`, checked.
-fn checked_name(name: &OsStr) -> Result<&str, Error> {
+pub(crate) fn checked_name(name: &OsStr) -> Result<&str, Error> {
     let text = utf8(name, ValueKind::Argument)?;
     validate_name(text)?;
     Ok(text)
 }
 
-/// The sandbox's name, the first word of `exec` and `stop`.
-fn name_word(line: &Line) -> Result<&str, Failure> {
-    let word = line.words.first().ok_or_else(|| Failure::setup("no sandbox NAME given"))?;
-    checked_name(word).map_err(|e| Failure::setup(format!("the sandbox's name: {e}")))
-}
-
-/// `contain exec`: runs a program in a running sandbox to its end.
-fn exec(line: Line, opts: &Opts) -> Result<u8, Failure> {
-    let name = name_word(&line)?;
-    // Bad values are reported before the sandbox is looked for.
-    for (opt, value) in opts {
-        match opt.name {
-            "user" => drop(parse_user(value).map_err(|e| Failure::setup(format!("--user: {e}")))?),
-            "env" => drop(parse_env(value).map_err(|e| Failure::setup(format!("--env: {e}")))?),
-            _ => {}
-        }
-    }
-    let running = Running::open(name).map_err(|e| match e {
-        Error::InvalidConfig(m) => Failure::setup(m),
-        e => Failure::from(e),
-    })?;
-    let (program, args) = line.program.as_ref().ok_or_else(|| Failure::setup("no program given"))?;
-    let mut cmd = running.command(program);
-    cmd.args(args);
-    for (opt, value) in opts {
-        match opt.name {
-            "env" => {
-                let (k, v) = parse_env(value).map_err(|e| Failure::setup(format!("--env: {e}")))?;
-                cmd.env(k, v);
-            }
-            "cwd" => {
-                cmd.current_dir(value);
-            }
-            "user" => {
-                let (uid, gid) = parse_user(value).map_err(|e| Failure::setup(format!("--user: {e}")))?;
-                cmd.user(uid, gid);
-            }
-            _ => {}
-        }
-    }
-    let outcome = supervise(|| cmd.spawn())?;
-    Ok(exit_code(&outcome))
-}
-
-/// `contain stop`: stops a running sandbox.
-fn stop(line: &Line, opts: &Opts) -> Result<u8, Failure> {
-    let name = name_word(line)?;
-    let grace = match last_value(opts, "grace") {
-        Some(v) => parse_grace(v).map_err(|e| Failure::setup(format!("--grace: {e}")))?,
-        None => DEFAULT_GRACE,
-    };
-    let running = Running::open(name).map_err(|e| match e {
-        Error::InvalidConfig(m) => Failure::failed(m),
-        e => Failure::failed(format!("opening the sandbox {name}: {e}")),
-    })?;
-    running.stop(grace).map_err(|e| Failure::failed(format!("stopping the sandbox {name}: {e}")))?;
-    Ok(0)
-}
-
-/// `contain list`: prints the running sandboxes, as a table or JSON.
-fn list(opts: &Opts) -> Result<u8, Failure> {
-    let all = containment::list().map_err(|e| Failure::failed(format!("listing the sandboxes: {e}")))?;
-    let json = opts.iter().any(|(o, _)| o.name == "json");
-    say(&if json { list_json(&all) } else { list_table(&all) });
-    Ok(0)
-}
-
-/// The sandboxes as a table with a header line, columns aligned.
-fn list_table(all: &[RunningInfo]) -> String {
-    let mut rows = vec![["NAME", "PID", "UPTIME", "LIMITS", "MEMORY"].map(String::from)];
-    for s in all {
-        rows.push([
-            s.name.clone(),
-            s.pid.to_string(),
-            duration_text(s.uptime),
-            if s.limits.is_empty() { "-".into() } else { s.limits.clone() },
-            s.memory_current.map_or("-".into(), size_text),
-        ]);
-    }
-    let mut widths = [0usize; 5];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let mut text = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let _ = write!(text, "{cell:<w$}  ", w = widths[i]);
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The sandboxes as one JSON array, one object each.
-fn list_json(all: &[RunningInfo]) -> String {
-    let items: Vec<String> = all
-        .iter()
-        .map(|s| {
-            format!(
-                "{{\"name\":{},\"pid\":{},\"uptime_s\":{},\"limits\":{},\"memory_bytes\":{}}}",
-                json_string(&s.name),
-                s.pid,
-                s.uptime.as_secs(),
-                json_string(&s.limits),
-                s.memory_current.map_or("null".to_string(), |m| m.to_string())
-            )
-        })
-        .collect();
-    format!("[{}]\n", items.join(","))
-}
-
-/// `3725s` as `1h02m05s`.
-fn duration_text(d: Duration) -> String {
-    let s = d.as_secs();
-    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    match (days, hours, minutes) {
-        (0, 0, 0) => format!("{seconds}s"),
-        (0, 0, _) => format!("{minutes}m{seconds:02}s"),
-        (0, _, _) => format!("{hours}h{minutes:02}m{seconds:02}s"),
-        _ => format!("{days}d{hours:02}h{minutes:02}m"),
-    }
-}
-
-/// A number of bytes with a binary unit: `512B`, `12.3M`.
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1}{}", UNITS[unit])
-}
-
 /// Builds the command of a run from the options, the program and its arguments.
-fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, Failure> {
+pub(crate) fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, Failure> {
     let b = build_sandbox(opts)?;
     let mut cmd = b.sandbox.command(program);
     cmd.args(args).envs(b.env);
@@ -758,7 +399,7 @@ fn build(opts: &Opts, program: OsString, args: &[OsString]) -> Result<Command, F
 
 /// Builds a new sandbox's description from the options (and what goes on its
 /// main program's command).
-fn build_sandbox(opts: &Opts) -> Result<Builder, Failure> {
+pub(crate) fn build_sandbox(opts: &Opts) -> Result<Builder, Failure> {
     let mut b = Builder { sandbox: Sandbox::new(), ..Builder::default() };
     for (opt, value) in opts {
         apply(&mut b, opt.name, value).map_err(|e| Failure::setup(format!("--{}: {e}", opt.name)))?;
@@ -773,7 +414,7 @@ fn build_sandbox(opts: &Opts) -> Result<Builder, Failure> {
 /// Applies one option to what is being built. (On an error the builder is left
 /// half-made: the caller gives up on it.) Options that are not about a new
 /// sandbox are left alone.
-fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
+pub(crate) fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
     let sandbox = std::mem::take(&mut b.sandbox);
     b.sandbox = match name {
         "chroot" => sandbox.chroot(absolute(value)?),
@@ -852,7 +493,7 @@ fn apply(b: &mut Builder, name: &str, value: &OsStr) -> Result<(), Error> {
 impl NetOpts {
     /// The network the options ask for, if any; an error when they do not go
     /// together.
-    fn resolve(self) -> Result<Option<Net>, String> {
+    pub(crate) fn resolve(self) -> Result<Option<Net>, String> {
         let bridge_opts = [
             ("network-address", self.address.is_some()),
             ("bridge", self.bridge.is_some()),
@@ -889,7 +530,7 @@ impl NetOpts {
 }
 
 /// Parses `--net`: `host` or `none`.
-fn parse_net_mode(value: &OsStr) -> Result<(&'static str, Net), Error> {
+pub(crate) fn parse_net_mode(value: &OsStr) -> Result<(&'static str, Net), Error> {
     match value.as_bytes() {
         b"host" => Ok(("host", Net::host())),
         b"none" => Ok(("none", Net::none())),
@@ -904,12 +545,12 @@ fn parse_net_mode(value: &OsStr) -> Result<(&'static str, Net), Error> {
 
 /// Parses an interface address such as `10.77.0.17/24` (an IPv6 address gives
 /// the library's [`Error::Unsupported`]).
-fn parse_ipv4_net(value: &OsStr) -> Result<Ipv4Net, Error> {
+pub(crate) fn parse_ipv4_net(value: &OsStr) -> Result<Ipv4Net, Error> {
     utf8(value, ValueKind::Address)?.parse()
 }
 
 /// Parses a gateway: an IPv4 address such as `10.77.0.1`.
-fn parse_gateway(value: &OsStr) -> Result<Ipv4Addr, Error> {
+pub(crate) fn parse_gateway(value: &OsStr) -> Result<Ipv4Addr, Error> {
     let text = utf8(value, ValueKind::Address)?;
     if text.parse::<Ipv6Addr>().is_ok() {
         return Err(Error::Unsupported {
@@ -922,24 +563,24 @@ fn parse_gateway(value: &OsStr) -> Result<Ipv4Addr, Error> {
 }
 
 /// An [`Error::InvalidValue`] about `value`.
-fn invalid(kind: ValueKind, value: &OsStr, reason: impl Into<String>, expected: &'static str) -> Error {
+pub(crate) fn invalid(kind: ValueKind, value: &OsStr, reason: impl Into<String>, expected: &'static str) -> Error {
     Error::InvalidValue { kind, value: value.to_string_lossy().into_owned(), reason: reason.into(), expected }
 }
 
 /// `path` made absolute against the current directory (bytes kept exact).
-fn absolute(path: &OsStr) -> Result<PathBuf, Error> {
+pub(crate) fn absolute(path: &OsStr) -> Result<PathBuf, Error> {
     std::path::absolute(Path::new(path)).map_err(|e| {
         invalid(ValueKind::Path, path, format!("it cannot be made absolute: {e}"), "an existing host path")
     })
 }
 
 /// `value` as UTF-8 text, or an error about a value of `kind`.
-fn utf8(value: &OsStr, kind: ValueKind) -> Result<&str, Error> {
+pub(crate) fn utf8(value: &OsStr, kind: ValueKind) -> Result<&str, Error> {
     value.to_str().ok_or_else(|| invalid(kind, value, "it is not valid UTF-8", "ASCII text"))
 }
 
 /// Parses a whole decimal number (digits only: no sign, no spaces) within `range`.
-fn parse_count(value: &OsStr, range: RangeInclusive<u64>, expected: &'static str) -> Result<u64, Error> {
+pub(crate) fn parse_count(value: &OsStr, range: RangeInclusive<u64>, expected: &'static str) -> Result<u64, Error> {
     let text = utf8(value, ValueKind::Number)?;
     if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
         return Err(invalid(ValueKind::Number, value, "it is not a whole decimal number", expected));
@@ -952,7 +593,7 @@ fn parse_count(value: &OsStr, range: RangeInclusive<u64>, expected: &'static str
 
 /// Parses a decimal number such as `0.5` or `2` (no `inf`, `nan` or exponent); the
 /// library checks its range.
-fn parse_decimal(value: &OsStr, expected: &'static str) -> Result<f64, Error> {
+pub(crate) fn parse_decimal(value: &OsStr, expected: &'static str) -> Result<f64, Error> {
     let text = utf8(value, ValueKind::Number)?;
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
@@ -964,7 +605,7 @@ fn parse_decimal(value: &OsStr, expected: &'static str) -> Result<f64, Error> {
 
 /// Parses a CPU quota, a number of CPUs greater than zero such as `0.5` (the
 /// library checks the upper bound).
-fn parse_quota(value: &OsStr) -> Result<f64, Error> {
+pub(crate) fn parse_quota(value: &OsStr) -> Result<f64, Error> {
     const EXPECTED: &str = "a fraction of CPUs greater than 0, such as 0.5 or 2";
     match parse_decimal(value, EXPECTED)? {
         q if q > 0.0 => Ok(q),
@@ -973,7 +614,7 @@ fn parse_quota(value: &OsStr) -> Result<f64, Error> {
 }
 
 /// Parses a timeout in seconds, greater than zero (`0.2`, `30`).
-fn parse_timeout(value: &OsStr) -> Result<Duration, Error> {
+pub(crate) fn parse_timeout(value: &OsStr) -> Result<Duration, Error> {
     const EXPECTED: &str = "a number of seconds greater than 0, such as 0.5 or 30";
     let secs = parse_decimal(value, EXPECTED)?;
     if secs <= 0.0 {
@@ -983,14 +624,14 @@ fn parse_timeout(value: &OsStr) -> Result<Duration, Error> {
 }
 
 /// Parses `--grace`: a number of seconds, zero or more (`0`, `2.5`).
-fn parse_grace(value: &OsStr) -> Result<Duration, Error> {
+pub(crate) fn parse_grace(value: &OsStr) -> Result<Duration, Error> {
     const EXPECTED: &str = "a number of seconds, such as 0, 2.5 or 30";
     let secs = parse_decimal(value, EXPECTED)?;
     Duration::try_from_secs_f64(secs).map_err(|_| invalid(ValueKind::Number, value, "it is too large", EXPECTED))
 }
 
 /// Parses `NAME=VALUE` for `--rlimit`; an error names the whole specification.
-fn parse_rlimit(value: &OsStr) -> Result<(Rlimit, u64), Error> {
+pub(crate) fn parse_rlimit(value: &OsStr) -> Result<(Rlimit, u64), Error> {
     let text = utf8(value, ValueKind::Argument)?;
     parse_rlimit_spec(text).map_err(|e| match e {
         Error::InvalidValue { kind, value: part, reason, expected } if part != text => {
@@ -1001,7 +642,7 @@ fn parse_rlimit(value: &OsStr) -> Result<(Rlimit, u64), Error> {
 }
 
 /// Parses `UID[:GID]`.
-fn parse_user(value: &OsStr) -> Result<(u32, u32), Error> {
+pub(crate) fn parse_user(value: &OsStr) -> Result<(u32, u32), Error> {
     const EXPECTED: &str = "UID or UID:GID, decimal numbers below 4294967295, like 1000:1000";
     let text = value.to_str().ok_or_else(|| invalid(ValueKind::Id, value, "it is not valid UTF-8", EXPECTED))?;
     let id = |part: &str, what: &str| {
@@ -1023,7 +664,7 @@ fn parse_user(value: &OsStr) -> Result<(u32, u32), Error> {
 }
 
 /// Parses `KEY=VALUE`, split at the first `=`.
-fn parse_env(value: &OsStr) -> Result<(OsString, OsString), Error> {
+pub(crate) fn parse_env(value: &OsStr) -> Result<(OsString, OsString), Error> {
     const EXPECTED: &str = "KEY=VALUE with a non-empty KEY, like LANG=C.UTF-8";
     let bytes = value.as_bytes();
     match bytes.iter().position(|&c| c == b'=') {
@@ -1031,98 +672,4 @@ fn parse_env(value: &OsStr) -> Result<(OsString, OsString), Error> {
         Some(i) => Ok((OsString::from_vec(bytes[..i].to_vec()), OsString::from_vec(bytes[i + 1..].to_vec()))),
         None => Err(invalid(ValueKind::Environment, value, "there is no '='", EXPECTED)),
     }
-}
-
-/// Spawns the program with `spawn` and waits for it, forwarding signals to it.
-fn supervise(spawn: impl FnOnce() -> Result<Child, Error>) -> Result<Outcome, Failure> {
-    let mut mask = SigSet::empty();
-    for sig in FORWARDED {
-        mask.add(sig);
-    }
-    // Blocked before the spawn, so a signal that comes early waits in the signalfd.
-    mask.thread_block().map_err(|e| Failure::setup(format!("blocking signals failed: {e}")))?;
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| Failure::setup(format!("signalfd failed: {e}")))?;
-    let mut child = spawn()?;
-    loop {
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN), PollFd::new(child.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Failure::setup(format!("poll failed: {e}"))),
-        }
-        let [signalled, ended] = fds.map(|fd| fd.any().unwrap_or(false));
-        if signalled {
-            forward_signals(&sfd, &child);
-        }
-        if ended {
-            return Ok(child.wait()?);
-        }
-    }
-}
-
-/// Forwards every pending signal of `sfd` to the program.
-fn forward_signals(sfd: &SignalFd, child: &Child) {
-    loop {
-        match sfd.read_signal() {
-            Ok(Some(info)) => {
-                let signo = info.ssi_signo as i32;
-                if let Err(e) = child.signal(signo) {
-                    complain(&format!("forwarding signal {signo} failed: {e}"));
-                }
-            }
-            Ok(None) => return,
-            Err(Errno::EINTR) => {}
-            Err(e) => {
-                complain(&format!("reading signals failed: {e}"));
-                return;
-            }
-        }
-    }
-}
-
-/// The `--json-status` line (without the newline).
-fn status_json(end: &Result<Outcome, Failure>) -> String {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let num = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
-    let (code, signal, oom, timed_out, wall, user, sys, peak, error) = match end {
-        Ok(o) => (
-            num(o.status.code().map(i64::from)),
-            num(o.status.signal().map(i64::from)),
-            o.oom_killed,
-            o.timed_out,
-            ms(o.usage.wall),
-            ms(o.usage.user),
-            ms(o.usage.system),
-            o.usage.peak_memory.map_or("null".to_string(), |b| b.to_string()),
-            "null".to_string(),
-        ),
-        Err(f) => (f.code.to_string(), num(None), false, false, 0.0, 0.0, 0.0, num(None), json_string(&f.message)),
-    };
-    format!(
-        "{{\"exit_code\":{code},\"signal\":{signal},\"oom_killed\":{oom},\"timed_out\":{timed_out},\
-         \"wall_ms\":{wall:.3},\"user_ms\":{user:.3},\"sys_ms\":{sys:.3},\"peak_memory_bytes\":{peak},\
-         \"error\":{error}}}"
-    )
-}
-
-/// `s` as a JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
