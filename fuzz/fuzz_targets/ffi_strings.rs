@@ -12,13 +12,21 @@
 //!
 //! The first byte picks the entry point; the rest, split at NUL bytes, gives its
 //! strings (missing ones are empty).
+//!
+//! Left out, because they act on the host: `containment_sandbox_spawn` (its argv
+//! goes through the same conversion as `containment_command_new_argv`'s, fuzzed
+//! here), `containment_cgroup_gc` (it removes cgroups), and
+//! `containment_running_open` with a valid name (it would open, or clean up after,
+//! a sandbox of that name).
 #![no_main]
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;
 
 use containment::{CpuSet, Ipv4Net, MemoryLimit};
-use containment_ffi::{containment_command, containment_error, containment_sandbox, containment_status};
+use containment_ffi::{
+    containment_command, containment_error, containment_running, containment_sandbox, containment_status,
+};
 use libfuzzer_sys::fuzz_target;
 
 use containment_status::{
@@ -97,6 +105,18 @@ extern "C" {
         error: Err,
     ) -> containment_status;
     fn containment_command_free(command: *mut containment_command);
+    fn containment_command_args(
+        command: *mut containment_command,
+        args: *const *const c_char,
+        error: Err,
+    ) -> containment_status;
+    fn containment_sandbox_name(sandbox: Sb, name: *const c_char, error: Err) -> containment_status;
+    fn containment_running_open(
+        name: *const c_char,
+        out: *mut *mut containment_running,
+        error: Err,
+    ) -> containment_status;
+    fn containment_running_free(running: *mut containment_running);
     fn containment_command_arg(command: *mut containment_command, arg: *const c_char, error: Err)
         -> containment_status;
     fn containment_command_arg0(
@@ -273,11 +293,24 @@ fuzz_target!(|data: &[u8]| {
                 }
                 assert!(!cmd.is_null());
                 call("command_arg", Expect::Ok, |e| containment_command_arg(cmd, pb, e));
+                call("command_args", Expect::Ok, |e| containment_command_args(cmd, argv.as_ptr(), e));
                 call("command_arg0", Expect::Ok, |e| containment_command_arg0(cmd, pc, e));
                 call("command_env", Expect::Ok, |e| containment_command_env(cmd, pb, pc, e));
                 call("command_env_remove", Expect::Ok, |e| containment_command_env_remove(cmd, pc, e));
                 call("command_current_dir", Expect::Ok, |e| containment_command_current_dir(cmd, pb, e));
                 containment_command_free(cmd);
+            }
+            17 => {
+                let name = parsed(a, containment::validate_name);
+                call("sandbox_name", name, |e| containment_sandbox_name(sb, pa, e));
+                // A valid name would look for (and could clean up after) a sandbox of
+                // that name on this host: only refused names are opened.
+                if !matches!(name, Expect::Is(CONTAINMENT_OK)) {
+                    let mut running: *mut containment_running = ptr::null_mut();
+                    call("running_open", name, |e| containment_running_open(pa, &mut running, e));
+                    assert!(running.is_null());
+                    containment_running_free(running);
+                }
             }
             _ => {
                 // Any number is a safe argument.
