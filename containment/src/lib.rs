@@ -92,4 +92,40 @@ pub mod fuzzing {
     pub fn netlink_replies(bytes: &[u8]) -> usize {
         crate::net::message::parse_replies(bytes).len()
     }
+
+    /// Parses `text` as a running sandbox's state file (`/run/containment/<name>/state`)
+    /// and writes what it read back as text; `None` when it is refused.
+    pub fn state_file(text: &str) -> Option<String> {
+        crate::running_state::State::from_text(text).map(|s| s.to_text())
+    }
+
+    /// Parses `spec` as the seccomp policy of a state file and writes it back.
+    pub fn seccomp_spec(spec: &str) -> String {
+        crate::security::Seccomp::from_spec(spec).to_spec()
+    }
+
+    /// Parses `text` as `/proc/self/mountinfo`, as the supervisor does to find the
+    /// cgroup hierarchies (a `cgroup2` mount's controllers are `v2_controllers`),
+    /// and returns the mount points found, one per controller.
+    pub fn mountinfo(text: &str, v2_controllers: &str) -> Vec<std::path::PathBuf> {
+        let h = crate::cgroup::detect::parse(text, |_| v2_controllers.to_string());
+        crate::cgroup::Controller::ALL.iter().filter_map(|c| Some(h.get(*c)?.mount.clone())).collect()
+    }
+
+    /// Parses `bytes` as `/proc/net/sockstat` (or `sockstat6`): the sockets in use,
+    /// and the IP sockets with the TCP ones in `TIME_WAIT`, as the pool of kept
+    /// network namespaces reads them.
+    pub fn sockstat(bytes: &[u8]) -> (Option<u64>, Option<u64>) {
+        (crate::net::reuse::sockets_used(bytes), crate::net::reuse::ip_sockets_in(bytes))
+    }
+
+    /// Parses `bytes` as the init's report record and writes it back.
+    pub fn report_record(bytes: &[u8; 16]) -> Option<[u8; 16]> {
+        crate::report::Record::from_bytes(bytes).map(crate::report::Record::to_bytes)
+    }
+
+    /// Parses `name` as a cgroup's name (`PID.START.SEQ` of the supervisor that made it).
+    pub fn group_name(name: &str) -> Option<(u32, u64)> {
+        crate::cgroup::parse_group_name(name)
+    }
 }

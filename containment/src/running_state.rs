@@ -97,7 +97,7 @@ impl State {
             .find_map(|f| std::fs::read_to_string(dir.join(f)).ok()?.trim().parse().ok())
     }
 
-    fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut t = format!(
             "pid={}\nstart={}\nnamespaces={}\nuserns={}\ncreated={}\nlimits={}\ncaps={}\nseccomp={}\n",
             self.pid,
@@ -139,7 +139,7 @@ impl State {
         t
     }
 
-    fn from_text(text: &str) -> Option<State> {
+    pub(crate) fn from_text(text: &str) -> Option<State> {
         let mut s = State {
             pid: 0,
             start: 0,
@@ -156,7 +156,8 @@ impl State {
             rlimits: Vec::new(),
             user: None,
         };
-        for line in text.lines() {
+        // Split at '\n' only: a value keeps any '\r' it has, as `to_text` wrote it.
+        for line in text.split('\n').filter(|l| !l.is_empty()) {
             let (k, v) = line.split_once('=')?;
             match k {
                 "pid" => s.pid = v.parse().ok()?,

@@ -68,6 +68,9 @@ pub(crate) fn parse(mountinfo: &str, v2_controllers: impl Fn(&Path) -> String) -
         if *root != "/" {
             continue; // a bind of a subtree, not a hierarchy's own mount
         }
+        if !mount.starts_with('/') {
+            continue; // not mountinfo's (found by fuzzing: an empty field)
+        }
         let mount = PathBuf::from(unescape(mount));
         let mut right = right.split(' ');
         let fstype = right.next().unwrap_or("");

@@ -14,7 +14,7 @@
 mod blueprint;
 mod cpu;
 mod cpuset;
-mod detect;
+pub(crate) mod detect;
 mod memory;
 mod pids;
 
@@ -202,6 +202,15 @@ impl Parent {
     /// A parent chosen by the user: `path` relative to each hierarchy's root (a
     /// leading `/` is allowed); no `..`.
     pub fn given(path: &Path) -> Result<Parent> {
+        // The path goes into a running sandbox's state file, one per line.
+        if path.as_os_str().as_bytes().iter().any(u8::is_ascii_control) {
+            return Err(Error::invalid(
+                ValueKind::Path,
+                path.as_os_str().as_bytes(),
+                "a cgroup parent must not contain a newline or another control character",
+                "a path relative to the root of the cgroup hierarchy, such as system.slice/jobs",
+            ));
+        }
         let mut rel = PathBuf::new();
         for c in path.components() {
             match c {
@@ -538,7 +547,7 @@ fn group_name(pid: u32, start: u64, seq: u64) -> String {
 }
 
 /// The supervisor that made a group, from its name.
-fn parse_group_name(name: &str) -> Option<(u32, u64)> {
+pub(crate) fn parse_group_name(name: &str) -> Option<(u32, u64)> {
     let mut parts = name.split('.');
     let pid = parts.next()?.parse().ok()?;
     let start = parts.next()?.parse().ok()?;
@@ -734,6 +743,20 @@ pub(crate) mod tests {
     fn given_parents_are_relative_and_without_dotdot() {
         assert_eq!(Parent::given(Path::new("/a/b")).unwrap().rel, PathBuf::from("a/b"));
         assert!(Parent::given(Path::new("a/../../b")).is_err());
+    }
+
+    #[test]
+    fn a_parent_with_a_newline_is_refused_by_name() {
+        // It would add lines to a running sandbox's state file.
+        for path in ["jobs\npid=1", "jobs\r", "a/\tb"] {
+            match Parent::given(Path::new(path)) {
+                Err(Error::InvalidValue { kind: ValueKind::Path, value, reason, .. }) => {
+                    assert_eq!(value, path);
+                    assert!(reason.contains("newline"), "{reason}");
+                }
+                other => panic!("{path:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 pub(crate) mod message;
 mod registry;
-mod reuse;
+pub(crate) mod reuse;
 mod socket;
 
 use std::net::Ipv4Addr;

@@ -285,7 +285,7 @@ fn read_sockstat(file: &File) -> Result<Vec<u8>> {
 }
 
 /// `sockets: used` of a `/proc/net/sockstat` text: every socket of the namespace.
-fn sockets_used(text: &[u8]) -> Option<u64> {
+pub(crate) fn sockets_used(text: &[u8]) -> Option<u64> {
     let line = std::str::from_utf8(text).ok()?.lines().find(|l| l.starts_with("sockets: used "))?;
     line.strip_prefix("sockets: used ")?.trim().parse().ok()
 }
@@ -293,7 +293,7 @@ fn sockets_used(text: &[u8]) -> Option<u64> {
 /// The IP sockets in use (`inuse` of the TCP, UDP, UDP-Lite and raw lines) plus
 /// the TCP connections in `TIME_WAIT` (`tw`) in a `/proc/net/sockstat` or
 /// `sockstat6` text; `None` when it has no TCP line or a count does not parse.
-fn ip_sockets_in(text: &[u8]) -> Option<u64> {
+pub(crate) fn ip_sockets_in(text: &[u8]) -> Option<u64> {
     const COUNTED: [&str; 8] = ["TCP:", "UDP:", "UDPLITE:", "RAW:", "TCP6:", "UDP6:", "UDPLITE6:", "RAW6:"];
     let text = std::str::from_utf8(text).ok()?;
     let (mut total, mut tcp) = (0u64, false);
@@ -304,12 +304,13 @@ fn ip_sockets_in(text: &[u8]) -> Option<u64> {
             let i = words.iter().position(|w| *w == key)?;
             words.get(i + 1)?.parse().ok()
         };
-        total += count("inuse")?;
+        // Counts that overflow are no kernel's: `None`, and nothing is kept.
+        total = total.checked_add(count("inuse")?)?;
         if *kind == "TCP:" || *kind == "TCP6:" {
             tcp = true;
         }
         if *kind == "TCP:" {
-            total += count("tw")?;
+            total = total.checked_add(count("tw")?)?;
         }
     }
     tcp.then_some(total)
