@@ -97,10 +97,32 @@ static void report(int fd, int kind, int stage, int err, int value)
     sys3(SYS_write, fd, (long)rec, sizeof rec);
 }
 
-static long read_full(int fd, char *buf, long len)
+/* Reads `fd` until `len` bytes or end of file, and returns how many it read; exits
+ * (which kills everything in the PID namespace) if the supervisor dies meanwhile
+ * (`supervisor`: the write end of the report pipe, or -1: not watched). A program
+ * stopped before its execve (SIGSTOP from the host) would otherwise keep the
+ * sandbox alive for good after its supervisor was killed. */
+static long read_full_or_orphaned(int fd, char *buf, long len, int supervisor)
 {
     long got = 0;
     while (got < len) {
+        struct pollfd p[2];
+        p[0].fd = fd;
+        p[0].events = POLLIN;
+        p[0].revents = 0;
+        p[1].fd = supervisor;
+        p[1].events = 0;
+        p[1].revents = 0;
+        long ready = sys3(SYS_poll, (long)p, 2, -1);
+        if (ready == -EINTR)
+            continue;
+        if (ready < 0)
+            exit_now(1);
+        if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+            if (p[1].revents & (POLLERR | POLLHUP))
+                exit_now(1);
+            continue;
+        }
         long n = sys3(SYS_read, fd, (long)(buf + got), len - got);
         if (n == -EINTR)
             continue;
@@ -113,7 +135,7 @@ static long read_full(int fd, char *buf, long len)
 
 /* Lets the program's process go and returns 0 once its execve succeeded; else
  * reports why it did not and exits. */
-static void release(int program, int gate, int check, int reportfd, int fork_stage, int echild)
+static void release(int program, int gate, int check, int supervisor, int reportfd, int fork_stage, int echild)
 {
     char buf[17];
     long got;
@@ -123,7 +145,7 @@ static void release(int program, int gate, int check, int reportfd, int fork_sta
     sys3(SYS_close, gate, 0, 0);
     /* A byte when it reached its execve, then end of file when that succeeded
      * (the descriptor is close-on-exec), or a failure record when it did not. */
-    got = read_full(check, buf, sizeof buf);
+    got = read_full_or_orphaned(check, buf, sizeof buf, supervisor);
     sys3(SYS_close, check, 0, 0);
     if (got == 1)
         return;
@@ -209,7 +231,7 @@ __attribute__((used)) static void start(long *sp)
      * privileged over the init, as the init was before executing this. */
     sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
     if (program != NO_PROGRAM)
-        release(program, gate, check, reportfd, fork_stage, echild);
+        release(program, gate, check, supervisor, reportfd, fork_stage, echild);
     if (die_at_exec)
         exit_now(99);
     report(reportfd, KIND_STARTED, 0, 0, program);

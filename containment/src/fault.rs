@@ -6,6 +6,10 @@
 //! `<who>` is `supervisor` (killed by SIGKILL), `init` or `program` (they exit at
 //! once with code 99; the init cannot receive SIGKILL from inside its own PID
 //! namespace); `<stage>` is a [`Stage`](crate::Stage) name, such as `mount` or `exec`.
+//! `stop-supervisor` and `stop-program` stop that process there instead (SIGSTOP,
+//! as a debugger or `kill -STOP` from the host would), for the test to resume it or
+//! kill the supervisor. (A PID namespace's init cannot stop itself: the kernel
+//! drops a SIGSTOP it sends itself.)
 //!
 //! `einval:pivot-root` instead makes the init's `pivot_root` fail with `EINVAL`, as
 //! it does on an initramfs root, to test the `chroot` fallback on any host;
@@ -26,6 +30,17 @@ pub(crate) enum Who {
     Program,
     /// Not a death: the stage's system call fails with `EINVAL` (see [`einval`]).
     Einval,
+    /// Not a death: the supervisor stops (SIGSTOP) at the stage.
+    StopSupervisor,
+    /// Not a death: the program's process stops (SIGSTOP) at the stage.
+    StopProgram,
+}
+
+impl Who {
+    /// Whether this fault stops `who` (rather than killing it).
+    fn stops(self, who: Who) -> bool {
+        matches!((self, who), (Who::StopSupervisor, Who::Supervisor) | (Who::StopProgram, Who::Program))
+    }
 }
 
 /// Where to die, from `CONTAINMENT_FAULT`.
@@ -48,13 +63,15 @@ pub(crate) fn from_env() -> Option<Fault> {
         "init" => Who::Init,
         "program" => Who::Program,
         "einval" => Who::Einval,
+        "stop-supervisor" => Who::StopSupervisor,
+        "stop-program" => Who::StopProgram,
         _ => return None,
     };
     let stage = Stage::ALL.into_iter().find(|s| s.name() == stage)?;
     Some(Fault { who, stage })
 }
 
-/// Dies here if `fault` says so. Async-signal-safe: the child side calls it.
+/// Dies (or stops) here if `fault` says so. Async-signal-safe: the child side calls it.
 pub(crate) fn at(fault: Option<Fault>, who: Who, stage: Stage) {
     if !cfg!(feature = "fault-injection") {
         return;
@@ -65,8 +82,12 @@ pub(crate) fn at(fault: Option<Fault>, who: Who, stage: Stage) {
                 let _ = crate::sys::kill(crate::sys::getpid(), libc::SIGKILL);
             }
             Who::Init | Who::Program => crate::sys::exit_now(99),
-            Who::Einval => {}
+            Who::Einval | Who::StopSupervisor | Who::StopProgram => {}
         },
+        Some(f) if f.stage == stage && f.who.stops(who) => {
+            // Stops every thread of the process, until a SIGCONT or a SIGKILL.
+            let _ = crate::sys::kill(crate::sys::getpid(), libc::SIGSTOP);
+        }
         _ => {}
     }
 }

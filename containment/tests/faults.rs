@@ -1,6 +1,6 @@
 //! Fault injection (issue 9; the "Faults" section of security-checklist.md): the
-//! supervisor, the sandbox's init or the program's process dies at each setup
-//! stage, and nothing may be left behind.
+//! supervisor, the sandbox's init or the program's process dies (or the supervisor
+//! or the program stops) at each setup stage, and nothing may be left behind.
 //!
 //! Needs the library built with the `fault-injection` feature (Cargo.toml gives
 //! this test `required-features`):
@@ -31,6 +31,16 @@
 //! - `program:<setsid|capabilities|close-fds>`: the program's process exits with
 //!   code 99 before `execve`; the init sees it never reached `execve`, so spawn
 //!   returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is left.
+//!
+//! - `stop-supervisor:<cgroup|clone|sync|network>`, `stop-program:<setsid|
+//!   capabilities|close-fds>`: the helper, or the program's process before its
+//!   `execve`, stops (SIGSTOP). Resumed (SIGCONT), the spawn goes on and the program
+//!   runs ([`a_stopped_supervisor_or_program_resumed_finishes_the_spawn`]). With the
+//!   helper killed while it stays stopped, the sandbox ends by itself, stopped
+//!   program included, and the next start collects what the helper made
+//!   ([`a_supervisor_killed_while_it_or_the_program_is_stopped_leaves_nothing`]; the
+//!   init program used to wait for the stopped program's `execve` without watching
+//!   its supervisor, and stayed for good).
 //!
 //! - `einval:pivot-root`: not a death; `pivot_root` fails with `EINVAL` as on an
 //!   initramfs root, and the init enters the root with `chroot` instead
@@ -173,9 +183,25 @@ fn become_subreaper() {
     ONCE.call_once(|| nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER"));
 }
 
-/// Runs a helper with `fault` (`who:stage`, or none) and a bridge network or not;
-/// returns how it ended and its report.
-fn run_helper(fault: Option<&str>, net: bool) -> (ProcessStatus, Report) {
+/// What a case does once a `stop-*` fault has stopped its process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnStop {
+    /// SIGCONT to the stopped process.
+    Resume,
+    /// SIGKILL to the helper (the supervisor), the stopped process left as it is.
+    KillSupervisor,
+}
+
+/// Whether process `pid` is stopped (state `T` in `/proc/<pid>/stat`).
+fn is_stopped(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')').is_some_and(|i| stat[i + 1..].trim_start().starts_with('T'))
+}
+
+/// Runs a helper with `fault` (`who:stage`, or none) and a bridge network or not,
+/// and with `on_stop`, what to do once a process of the helper (itself or one of
+/// its descendants) is stopped; returns how it ended, its report and that process.
+fn run_helper_with(fault: Option<&str>, net: bool, on_stop: Option<OnStop>) -> (ProcessStatus, Report, Option<u32>) {
     become_subreaper();
     let dir = TempDir::new("fault");
     let report = dir.join("report");
@@ -196,14 +222,29 @@ fn run_helper(fault: Option<&str>, net: bool) -> (ProcessStatus, Report) {
     }
     let mut helper = HelperGuard(cmd.spawn().expect("start the helper"));
     let deadline = Instant::now() + DEADLINE;
+    let mut stopped = None;
     let status = loop {
         if let Some(status) = helper.0.try_wait().expect("wait for the helper") {
             break status;
         }
+        if let (Some(action), None) = (on_stop, stopped) {
+            let pid = helper.0.id();
+            let stopped_now = std::iter::once(pid).chain(descendants(pid)).find(|p| is_stopped(*p));
+            if let Some(p) = stopped_now {
+                stopped = Some(p);
+                match action {
+                    OnStop::Resume => {
+                        nix::sys::signal::kill(Pid::from_raw(p as i32), nix::sys::signal::Signal::SIGCONT)
+                            .expect("SIGCONT")
+                    }
+                    OnStop::KillSupervisor => helper.0.kill().expect("kill the helper"),
+                }
+            }
+        }
         assert!(Instant::now() < deadline, "the helper ({fault:?}) did not end within {DEADLINE:?}");
         std::thread::sleep(Duration::from_millis(2));
     };
-    (status, Report::read(&report))
+    (status, Report::read(&report), stopped)
 }
 
 /// Waits (up to [`DEADLINE`]) until every child of this process has ended, reaping
@@ -352,6 +393,8 @@ struct Case {
     /// The bridge's lease directory a killed helper left, held by nobody: the
     /// caller checks that `gc` removes it ([`Case::collect_net_leases`]).
     stale_net_leases: Option<PathBuf>,
+    /// The process a `stop-*` fault stopped, if any.
+    stopped: Option<u32>,
 }
 
 /// Runs the helper with `fault` and checks everything but what depends on who died:
@@ -359,10 +402,16 @@ struct Case {
 /// interfaces are as before, no lock of the helper is held, and (with a network) the
 /// bridge's address leases are held by nobody.
 fn run_case(fault: Option<&str>, net: bool) -> Case {
+    run_case_with(fault, net, None)
+}
+
+/// [`run_case`], with what to do once the fault stopped a process (see
+/// [`run_helper_with`]); [`Case::stopped`] says which.
+fn run_case_with(fault: Option<&str>, net: bool, on_stop: Option<OnStop>) -> Case {
     let mounts = HostMounts::snapshot();
     let interfaces = host_interfaces();
     let id_leases = id_lease_files();
-    let (status, report) = run_helper(fault, net);
+    let (status, report, stopped) = run_helper_with(fault, net, on_stop);
     let what = format!("{} (net {net})", fault.unwrap_or("no fault"));
     let orphans = reap_orphans();
     assert_ne!(report.pid, 0, "{what}: the helper did not start: {status}");
@@ -398,7 +447,7 @@ fn run_case(fault: Option<&str>, net: bool) -> Case {
         assert_eq!(stale_id_leases, 0, "{what}: the helper left lease files of id ranges, held by nobody");
     }
     let stale_cgroups = cgroups_of(report.pid);
-    Case { fault: what, net, status, report, orphans, stale_cgroups, stale_id_leases, stale_net_leases }
+    Case { fault: what, net, status, report, orphans, stale_cgroups, stale_id_leases, stale_net_leases, stopped }
 }
 
 impl Case {
@@ -441,11 +490,18 @@ fn stages(who: Who) -> &'static [&'static str] {
 /// are listed at the end.
 fn every_stage(who: Who) {
     let name = format!("{who:?}").to_lowercase();
+    every_case(who, &name, |stage, fault, net| check_stage(who, stage, fault, net));
+}
+
+/// Runs `check(stage, fault, net)` for every stage of `who`, the fault being
+/// `<prefix>:<stage>`, without and with a bridge network; every case runs, and the
+/// failures are listed at the end.
+fn every_case(who: Who, prefix: &str, check: impl Fn(&str, &str, bool)) {
     let mut failures = Vec::new();
     for &stage in stages(who) {
         for net in [false, true] {
-            let fault = format!("{name}:{stage}");
-            let run = std::panic::catch_unwind(|| check_stage(who, stage, &fault, net));
+            let fault = format!("{prefix}:{stage}");
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(stage, &fault, net)));
             if let Err(panic) = run {
                 let message = panic
                     .downcast_ref::<String>()
@@ -571,6 +627,69 @@ fn the_program_dying_at_each_stage() {
     require_root!();
     let _serial = common::serial();
     every_stage(Who::Program);
+}
+
+/// The supervisor stopped (SIGSTOP) at each of its stages, and the program's
+/// process at each of its stages before `execve`, then resumed (SIGCONT): the
+/// spawn goes on as if nothing happened, the program runs, and nothing is left.
+#[test]
+fn a_stopped_supervisor_or_program_resumed_finishes_the_spawn() {
+    require_root!();
+    let _serial = common::serial();
+    for who in [Who::Supervisor, Who::Program] {
+        let prefix = format!("stop-{}", format!("{who:?}").to_lowercase());
+        every_case(who, &prefix, |stage, fault, net| {
+            let case = run_case_with(Some(fault), net, Some(OnStop::Resume));
+            println!("{} stopped {:?}", case.summary(), case.stopped);
+            let what = &case.fault;
+            // The network stage is reached only with a network.
+            assert_eq!(case.stopped.is_some(), stage != "network" || net, "{what}: stopped {:?}", case.stopped);
+            assert!(case.status.success(), "{what}: the helper {}", case.status);
+            let expected = format!("outcome Exited({PROGRAM_CODE}) false false");
+            assert_eq!(case.report.outcome.as_deref(), Some(expected.as_str()), "{what}: {:?}", case.report);
+            assert!(case.report.done, "{what}");
+            assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+            assert!(case.orphans.is_empty(), "{what}: processes left: {:?}", case.orphans);
+        });
+    }
+}
+
+/// The supervisor stopped at each of its stages, or the program's process at each
+/// of its stages before `execve`, and the supervisor then killed (SIGKILL) while
+/// it stays stopped: the sandbox ends by itself, stopped process included, and
+/// what the supervisor made is collected by the next start, as when it is killed
+/// at that stage ([`the_supervisor_killed_at_each_stage`]).
+#[test]
+fn a_supervisor_killed_while_it_or_the_program_is_stopped_leaves_nothing() {
+    require_root!();
+    let _serial = common::serial();
+    for who in [Who::Supervisor, Who::Program] {
+        let prefix = format!("stop-{}", format!("{who:?}").to_lowercase());
+        every_case(who, &prefix, |stage, fault, net| {
+            // `run_case` checks that every process the helper left ends, and that
+            // the host's mounts, interfaces and the helper's locks are as before.
+            let case = run_case_with(Some(fault), net, Some(OnStop::KillSupervisor));
+            println!("{} stopped {:?}", case.summary(), case.stopped);
+            let what = &case.fault;
+            let r = &case.report;
+            if case.stopped.is_none() {
+                assert!(stage == "network" && !net, "{what}: nothing stopped");
+                assert!(case.status.success() && r.done, "{what}: the helper {}", case.status);
+                return;
+            }
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(case.status.signal(), Some(libc::SIGKILL), "{what}: the helper {}", case.status);
+            assert!(r.outcome.is_none() && !r.done, "{what}: {r:?}");
+            if let Some(stopped) = case.stopped {
+                assert_pid_gone(stopped);
+            }
+            let next = run_case(None, false);
+            assert!(next.status.success(), "{what}: the next supervisor: {}", next.status);
+            assert_eq!(cgroups_of(r.pid), Vec::<PathBuf>::new(), "{what}: the next start left the cgroups");
+            assert_eq!(case.stale_net_leases.is_some(), net, "{what}: address leases left");
+            case.collect_net_leases();
+        });
+    }
 }
 
 /// `containment::gc` removes the groups a killed supervisor left (without waiting
