@@ -26,14 +26,16 @@
 //!   stay behind, empty, until the next supervisor process's first spawn collects
 //!   them (checked), or [`containment::gc`] (checked); its lease files stay on disk,
 //!   held by nobody.
-//! - `init:<sync|mount|hostname|fork|exec>`: spawn returns
+//! - `init:<sync|mount|pivot-root|hostname|fork|exec>`: spawn returns
 //!   [`Error::InitDied`] (or [`Error::Setup`]) and leaves nothing.
-//! - `program:<setsid|capabilities|close-fds>`: the program's process exits with
-//!   code 99 before `execve`; the init sees it never reached `execve`, so spawn
-//!   returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is left.
+//! - `program:<setsid|rlimit|capabilities|no-new-privs|close-fds>`: the program's
+//!   process exits with code 99 before `execve`; the init sees it never reached
+//!   `execve`, so spawn returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is
+//!   left. `program:seccomp` is past the end of the setup (the init was told so):
+//!   the exit code 99 is the program's outcome.
 //!
-//! - `stop-supervisor:<cgroup|clone|sync|network>`, `stop-program:<setsid|
-//!   capabilities|close-fds>`: the helper, or the program's process before its
+//! - `stop-supervisor:<cgroup|clone|sync|network>`, `stop-program:<...>` (the
+//!   program's stages above): the helper, or the program's process before its
 //!   `execve`, stops (SIGSTOP). Resumed (SIGCONT), the spawn goes on and the program
 //!   runs ([`a_stopped_supervisor_or_program_resumed_finishes_the_spawn`]). With the
 //!   helper killed while it stays stopped, the sandbox ends by itself, stopped
@@ -480,8 +482,8 @@ impl Case {
 fn stages(who: Who) -> &'static [&'static str] {
     match who {
         Who::Supervisor => &["cgroup", "clone", "sync", "network"],
-        Who::Init => &["sync", "mount", "hostname", "fork", "exec"],
-        Who::Program => &["setsid", "capabilities", "close-fds"],
+        Who::Init => &["sync", "mount", "pivot-root", "hostname", "fork", "exec"],
+        Who::Program => &["setsid", "rlimit", "capabilities", "no-new-privs", "close-fds", "seccomp"],
     }
 }
 
@@ -564,6 +566,14 @@ fn check_stage(who: Who, stage: &str, fault: &str, net: bool) {
                     assert!(r.init.is_none(), "{what}");
                     assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
                 }
+                (Who::Program, true) if stage == "seccomp" => {
+                    // Past the end of the setup (the init was told so): what the
+                    // process does from there is the program's, and so is its exit.
+                    assert!(case.status.success(), "{what}: the helper {}", case.status);
+                    assert_eq!(r.error, None, "{what}");
+                    assert_eq!(r.outcome.as_deref(), Some("outcome Exited(99) false false"), "{what}: {r:?}");
+                    assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+                }
                 (Who::Program, true) => {
                     assert!(case.status.success(), "{what}: the helper {}", case.status);
                     // The init sees that the program's process ended before execve.
@@ -611,8 +621,8 @@ fn the_supervisor_killed_at_each_stage() {
     every_stage(Who::Supervisor);
 }
 
-/// The init dying at `sync`, `mount`, `hostname`, `fork` and `exec`: spawn fails
-/// with InitDied or Setup, and nothing is left.
+/// The init dying at each of its stages: spawn fails with InitDied or Setup, and
+/// nothing is left.
 #[test]
 fn the_init_dying_at_each_stage() {
     require_root!();
@@ -620,8 +630,9 @@ fn the_init_dying_at_each_stage() {
     every_stage(Who::Init);
 }
 
-/// The program's process dying at `setsid`, `capabilities` and `close-fds`, before
-/// `execve`: the outcome is its exit code 99, and nothing is left.
+/// The program's process dying at each of its stages before `execve`: a setup
+/// error (at `seccomp`, past the setup: the outcome, exit code 99), and nothing is
+/// left.
 #[test]
 fn the_program_dying_at_each_stage() {
     require_root!();

@@ -400,6 +400,7 @@ fn resolve(root: RawFd, dst: &Dest) -> Result<Fd, Failure> {
 /// escape needs it): when `chroot_fallback` is false (the program would keep that
 /// capability) the sandbox is refused instead, with `EPERM` at this stage.
 fn pivot(root: RawFd, chroot_fallback: bool, fault: Option<Fault>) -> Result<(), Failure> {
+    fault::at(fault, fault::Who::Init, Stage::PivotRoot);
     sys::fchdir(root).at(Stage::PivotRoot)?;
     let pivoted = match fault::einval(fault, Stage::PivotRoot) {
         true => Err(Errno::EINVAL),

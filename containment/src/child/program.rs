@@ -209,6 +209,7 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
             let _ = sys::reset_signal(sig);
         }
     }
+    fault::at(plan.fault, Who::Program, Stage::Rlimit);
     for (resource, soft, hard) in &plan.rlimits {
         sys::setrlimit(*resource, *soft, *hard).at(Stage::Rlimit)?;
     }
@@ -224,6 +225,7 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
         Ok(()) | Err(Errno::ENOSYS) => {} // a kernel without keys has none to leak
         Err(e) => return Err(Failure { stage: Stage::Setsid, errno: e, path: crate::report::NO_PATH }),
     }
+    fault::at(plan.fault, Who::Program, Stage::NoNewPrivs);
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).at(Stage::NoNewPrivs)?;
     if let Some(gate) = &shared.gate {
         // Wait until the init has left the supervisor's memory; end of file: it
@@ -247,6 +249,7 @@ fn exec(shared: &Shared<'_>, plan: &Plan, fds: &ChildFds, cgroup: RawFd) -> Resu
         // Reached the end of the setup: from here on, a failure is execve's.
         sys::write(gate.check, b"x").at(Stage::Exec)?;
     }
+    fault::at(plan.fault, Who::Program, Stage::Seccomp);
     // Last, so that the filter constrains nothing of the setup above.
     for program in &plan.seccomp {
         sys::seccomp_install(program).at(Stage::Seccomp)?;
