@@ -341,6 +341,7 @@ impl containment_sandbox {
             Net::Host => Err(Fail::config(
                 "the sandbox shares the host's network: only a network namespace of its own (none or a bridge) is kept",
             )),
+            _ => Err(Fail::config("this network's namespace cannot be kept: only none or a bridge network's is")),
         }
     }
 

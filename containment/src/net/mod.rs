@@ -27,8 +27,9 @@ pub use reuse::{release_kept_namespaces, MAX_KEPT_NAMESPACES};
 pub(crate) use reuse::{Entered, Kept};
 use socket::{Request, Rtnl};
 
-/// The network of a sandbox.
+/// The network of a sandbox. More kinds may come: a `match` on it needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Net {
     /// Its own network namespace with only `lo`, up (the default).
     #[default]
