@@ -33,9 +33,11 @@
 #define POLLIN 0x1
 #define POLLERR 0x8
 #define POLLHUP 0x10
+#define POLLNVAL 0x20
 #define WNOHANG 1
 #define WALL 0x40000000
 #define SIGCHLD 17
+#define SIGKILL 9
 #define PR_SET_NAME 15
 #define PR_SET_DUMPABLE 4
 #define EINTR 4
@@ -97,30 +99,38 @@ static void report(int fd, int kind, int stage, int err, int value)
     sys3(SYS_write, fd, (long)rec, sizeof rec);
 }
 
-/* Reads `fd` until `len` bytes or end of file, and returns how many it read; exits
- * (which kills everything in the PID namespace) if the supervisor dies meanwhile
- * (`supervisor`: the write end of the report pipe, or -1: not watched). A program
- * stopped before its execve (SIGSTOP from the host) would otherwise keep the
- * sandbox alive for good after its supervisor was killed. */
-static long read_full_or_orphaned(int fd, char *buf, long len, int supervisor)
+/* Sets `p` to watch `fd` (ignored by poll when negative) for `events`. */
+static void watch(struct pollfd *p, int fd, short events)
+{
+    p->fd = fd;
+    p->events = events;
+    p->revents = 0;
+}
+
+/* Reads `fd` until `len` bytes or end of file, and returns how many it read; if the
+ * supervisor dies meanwhile (`supervisor`: the write end of the report pipe, or -1:
+ * not watched), kills `program` and exits (as PID 1, which kills everything in the
+ * PID namespace; as a joiner, the program is all it started). A program stopped
+ * before its execve (SIGSTOP from the host) would otherwise keep the sandbox alive
+ * for good after its supervisor was killed. */
+static long read_full_or_orphaned(int fd, char *buf, long len, int supervisor, int program)
 {
     long got = 0;
     while (got < len) {
         struct pollfd p[2];
-        p[0].fd = fd;
-        p[0].events = POLLIN;
-        p[0].revents = 0;
-        p[1].fd = supervisor;
-        p[1].events = 0;
-        p[1].revents = 0;
+        watch(&p[0], fd, POLLIN);
+        /* POLLERR once the supervisor's read end is closed. */
+        watch(&p[1], supervisor, 0);
         long ready = sys3(SYS_poll, (long)p, 2, -1);
         if (ready == -EINTR)
             continue;
         if (ready < 0)
             exit_now(1);
-        if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP))) {
-            if (p[1].revents & (POLLERR | POLLHUP))
+        if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL))) {
+            if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+                sys3(SYS_kill, program, SIGKILL, 0);
                 exit_now(1);
+            }
             continue;
         }
         long n = sys3(SYS_read, fd, (long)(buf + got), len - got);
@@ -145,7 +155,7 @@ static void release(int program, int gate, int check, int supervisor, int report
     sys3(SYS_close, gate, 0, 0);
     /* A byte when it reached its execve, then end of file when that succeeded
      * (the descriptor is close-on-exec), or a failure record when it did not. */
-    got = read_full_or_orphaned(check, buf, sizeof buf, supervisor);
+    got = read_full_or_orphaned(check, buf, sizeof buf, supervisor, program);
     sys3(SYS_close, check, 0, 0);
     if (got == 1)
         return;
@@ -164,17 +174,11 @@ static __attribute__((noreturn)) void serve(int program, int signals, int timer,
     unsigned int info[32]; /* struct signalfd_siginfo, 128 bytes */
     for (;;) {
         struct pollfd p[3];
-        p[0].fd = signals;
-        p[0].events = POLLIN;
-        p[0].revents = 0;
+        watch(&p[0], signals, POLLIN);
         /* The write end of the report pipe gives POLLERR once every read end is
          * closed: the supervisor process has died. (-1: not watched.) */
-        p[1].fd = supervisor;
-        p[1].events = 0;
-        p[1].revents = 0;
-        p[2].fd = timer;
-        p[2].events = POLLIN;
-        p[2].revents = 0;
+        watch(&p[1], supervisor, 0);
+        watch(&p[2], timer, POLLIN);
         long n = sys3(SYS_poll, (long)p, 3, -1);
         if (n == -EINTR)
             continue;

@@ -32,7 +32,8 @@
 //!   process exits with code 99 before `execve`; the init sees it never reached
 //!   `execve`, so spawn returns [`Error::Setup`] (stage `fork`, ECHILD); nothing is
 //!   left. `program:seccomp` is past the end of the setup (the init was told so):
-//!   the exit code 99 is the program's outcome.
+//!   the exit code 99 is the program's outcome. (Where the init is a copy of the
+//!   supervisor, it is a setup error as at the other stages.)
 //!
 //! - `stop-supervisor:<cgroup|clone|sync|network>`, `stop-program:<...>` (the
 //!   program's stages above): the helper, or the program's process before its
@@ -42,7 +43,15 @@
 //!   program included, and the next start collects what the helper made
 //!   ([`a_supervisor_killed_while_it_or_the_program_is_stopped_leaves_nothing`]; the
 //!   init program used to wait for the stopped program's `execve` without watching
-//!   its supervisor, and stayed for good).
+//!   its supervisor, and stayed for good). The same for a program run in a
+//!   persistent sandbox by another supervisor (`contain exec`): the joiner kills it
+//!   and the sandbox stays
+//!   ([`a_joined_program_stopped_then_orphaned_dies_and_the_sandbox_stays`]). Not
+//!   where the init is a copy of the
+//!   supervisor (`einval:clone`, and where no memfd may be executed): that init
+//!   waits for the program's `execve` inside the kernel (`CLONE_VFORK`), so a
+//!   program stopped there keeps it until the next start collects the sandbox's
+//!   cgroups (if it has any) and kills what is in them. Not tested.
 //!
 //! - `einval:pivot-root`: not a death; `pivot_root` fails with `EINVAL` as on an
 //!   initramfs root, and the init enters the root with `chroot` instead
@@ -72,6 +81,9 @@ use nix::unistd::Pid;
 const HELPER_REPORT: &str = "CTMTEST_FAULT_HELPER_REPORT";
 /// Set in a helper's environment to put the sandbox on a bridge network.
 const HELPER_NET: &str = "CTMTEST_FAULT_HELPER_NET";
+/// Set in a helper's environment to run the program in the running sandbox of that
+/// name (as `contain exec` does) instead of in a new sandbox.
+const HELPER_JOIN: &str = "CTMTEST_FAULT_HELPER_JOIN";
 /// The bridge in a helper's own network namespace, and the addresses on it.
 const BRIDGE: &str = "ctmfault0";
 const BRIDGE_ADDR: &str = "10.77.202.1/24";
@@ -105,8 +117,11 @@ fn helper_supervisor(report: &std::ffi::OsStr) {
         let addr: Ipv4Net = SANDBOX_ADDR.parse().expect("address");
         sb = sb.net(Net::bridge(BRIDGE, addr).create_bridge(BRIDGE_ADDR.parse().expect("address")));
     }
-    let spawned = sb
-        .command("/bin/sh")
+    let mut cmd = match std::env::var(HELPER_JOIN) {
+        Ok(name) => containment::Running::open(&name).expect("open the running sandbox").command("/bin/sh"),
+        Err(_) => sb.command("/bin/sh"),
+    };
+    let spawned = cmd
         .args(["-c", &format!("exit {PROGRAM_CODE}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -204,6 +219,17 @@ fn is_stopped(pid: u32) -> bool {
 /// and with `on_stop`, what to do once a process of the helper (itself or one of
 /// its descendants) is stopped; returns how it ended, its report and that process.
 fn run_helper_with(fault: Option<&str>, net: bool, on_stop: Option<OnStop>) -> (ProcessStatus, Report, Option<u32>) {
+    run_helper_in(fault, net, on_stop, None)
+}
+
+/// [`run_helper_with`], the helper running its program in the running sandbox
+/// `join` when given.
+fn run_helper_in(
+    fault: Option<&str>,
+    net: bool,
+    on_stop: Option<OnStop>,
+    join: Option<&str>,
+) -> (ProcessStatus, Report, Option<u32>) {
     become_subreaper();
     let dir = TempDir::new("fault");
     let report = dir.join("report");
@@ -213,6 +239,7 @@ fn run_helper_with(fault: Option<&str>, net: bool, on_stop: Option<OnStop>) -> (
         .env(HELPER_REPORT, &report)
         .env_remove("CONTAINMENT_FAULT")
         .env_remove(HELPER_NET)
+        .env_remove(HELPER_JOIN)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
@@ -221,6 +248,9 @@ fn run_helper_with(fault: Option<&str>, net: bool, on_stop: Option<OnStop>) -> (
     }
     if net {
         cmd.env(HELPER_NET, "1");
+    }
+    if let Some(name) = join {
+        cmd.env(HELPER_JOIN, name);
     }
     let mut helper = HelperGuard(cmd.spawn().expect("start the helper"));
     let deadline = Instant::now() + DEADLINE;
@@ -701,6 +731,55 @@ fn a_supervisor_killed_while_it_or_the_program_is_stopped_leaves_nothing() {
             case.collect_net_leases();
         });
     }
+}
+
+/// `contain exec`'s case: a program run in a persistent sandbox by another
+/// supervisor (a joiner), stopped at each of its stages before `execve`, and that
+/// supervisor then killed: the joiner kills the stopped program and ends, and the
+/// sandbox, which outlives supervisors, stays and stops cleanly.
+#[test]
+fn a_joined_program_stopped_then_orphaned_dies_and_the_sandbox_stays() {
+    require_root!();
+    let _serial = common::serial();
+    become_subreaper();
+    let name = format!("ctmfault-join-{}", std::process::id());
+    let running = Sandbox::new().name(&name).persistent(true).start().expect("start a persistent sandbox");
+    let init = running.pid();
+    let mut failures = Vec::new();
+    for &stage in stages(Who::Program) {
+        let fault = format!("stop-program:{stage}");
+        let (status, report, stopped) = run_helper_in(Some(&fault), false, Some(OnStop::KillSupervisor), Some(&name));
+        use std::os::unix::process::ExitStatusExt;
+        let Some(program) = stopped else {
+            failures.push(format!("{fault}: nothing stopped ({status}, {report:?})"));
+            continue;
+        };
+        if status.signal() != Some(libc::SIGKILL) {
+            failures.push(format!("{fault}: the helper {status}"));
+        }
+        // The joiner and the program are this process's children now: reap them
+        // as they end (the sandbox's init, also a child, stays).
+        let ended = common::wait_until(DEADLINE, || {
+            for pid in common::children_of_self() {
+                if pid != init {
+                    let _ = waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL));
+                }
+            }
+            !common::pid_exists(program as i32)
+        });
+        if !ended {
+            failures.push(format!("{fault}: the stopped program {program} is still there"));
+            let _ = nix::sys::signal::kill(Pid::from_raw(program as i32), nix::sys::signal::Signal::SIGKILL);
+        }
+        if !common::pid_exists(init as i32) {
+            failures.push(format!("{fault}: the sandbox's init {init} is gone"));
+            break;
+        }
+        println!("{fault:<34} helper {status:<28} stopped {program} gone {ended}");
+    }
+    running.stop(Duration::from_secs(5)).expect("stop the sandbox");
+    assert_pid_gone(init);
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// `containment::gc` removes the groups a killed supervisor left (without waiting

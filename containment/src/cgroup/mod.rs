@@ -202,12 +202,20 @@ impl Parent {
     /// A parent chosen by the user: `path` relative to each hierarchy's root (a
     /// leading `/` is allowed); no `..`.
     pub fn given(path: &Path) -> Result<Parent> {
-        // The path goes into a running sandbox's state file, one per line.
-        if path.as_os_str().as_bytes().iter().any(u8::is_ascii_control) {
+        // The path goes into a running sandbox's state file, as text, one per line.
+        let bytes = path.as_os_str().as_bytes();
+        let reason = match std::str::from_utf8(bytes) {
+            Err(_) => Some("a cgroup parent must be UTF-8 text"),
+            Ok(text) if text.chars().any(char::is_control) => {
+                Some("a cgroup parent must not contain a newline or another control character")
+            }
+            Ok(_) => None,
+        };
+        if let Some(reason) = reason {
             return Err(Error::invalid(
                 ValueKind::Path,
-                path.as_os_str().as_bytes(),
-                "a cgroup parent must not contain a newline or another control character",
+                bytes,
+                reason,
                 "a path relative to the root of the cgroup hierarchy, such as system.slice/jobs",
             ));
         }
@@ -748,7 +756,7 @@ pub(crate) mod tests {
     #[test]
     fn a_parent_with_a_newline_is_refused_by_name() {
         // It would add lines to a running sandbox's state file.
-        for path in ["jobs\npid=1", "jobs\r", "a/\tb"] {
+        for path in ["jobs\npid=1", "jobs\r", "a/\tb", "a/\u{85}b"] {
             match Parent::given(Path::new(path)) {
                 Err(Error::InvalidValue { kind: ValueKind::Path, value, reason, .. }) => {
                     assert_eq!(value, path);
@@ -757,6 +765,14 @@ pub(crate) mod tests {
                 other => panic!("{path:?}: {other:?}"),
             }
         }
+        // Not text: it would not read back from the state file as it was.
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"jobs\xff"));
+        match Parent::given(path) {
+            Err(Error::InvalidValue { reason, .. }) => assert!(reason.contains("UTF-8"), "{reason}"),
+            other => panic!("{path:?}: {other:?}"),
+        }
+        assert_eq!(Parent::given(Path::new("system.slice/jobs é")).unwrap().rel, PathBuf::from("system.slice/jobs é"));
     }
 
     #[test]
