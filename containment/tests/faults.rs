@@ -673,26 +673,35 @@ fn the_program_dying_at_each_stage() {
 /// The supervisor stopped (SIGSTOP) at each of its stages, and the program's
 /// process at each of its stages before `execve`, then resumed (SIGCONT): the
 /// spawn goes on as if nothing happened, the program runs, and nothing is left.
+/// Runs `stop-supervisor:<stage>` and `stop-program:<stage>` for every stage (see
+/// [`every_case`]), doing `on_stop` once the process stopped, then `check(stage,
+/// net, case)`.
+fn every_stop_case(on_stop: OnStop, check: impl Fn(&str, bool, &Case)) {
+    for who in [Who::Supervisor, Who::Program] {
+        let prefix = format!("stop-{}", format!("{who:?}").to_lowercase());
+        every_case(who, &prefix, |stage, fault, net| {
+            let case = run_case_with(Some(fault), net, Some(on_stop));
+            println!("{} stopped {:?}", case.summary(), case.stopped);
+            check(stage, net, &case);
+        });
+    }
+}
+
 #[test]
 fn a_stopped_supervisor_or_program_resumed_finishes_the_spawn() {
     require_root!();
     let _serial = common::serial();
-    for who in [Who::Supervisor, Who::Program] {
-        let prefix = format!("stop-{}", format!("{who:?}").to_lowercase());
-        every_case(who, &prefix, |stage, fault, net| {
-            let case = run_case_with(Some(fault), net, Some(OnStop::Resume));
-            println!("{} stopped {:?}", case.summary(), case.stopped);
-            let what = &case.fault;
-            // The network stage is reached only with a network.
-            assert_eq!(case.stopped.is_some(), stage != "network" || net, "{what}: stopped {:?}", case.stopped);
-            assert!(case.status.success(), "{what}: the helper {}", case.status);
-            let expected = format!("outcome Exited({PROGRAM_CODE}) false false");
-            assert_eq!(case.report.outcome.as_deref(), Some(expected.as_str()), "{what}: {:?}", case.report);
-            assert!(case.report.done, "{what}");
-            assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
-            assert!(case.orphans.is_empty(), "{what}: processes left: {:?}", case.orphans);
-        });
-    }
+    every_stop_case(OnStop::Resume, |stage, net, case| {
+        let what = &case.fault;
+        // The network stage is reached only with a network.
+        assert_eq!(case.stopped.is_some(), stage != "network" || net, "{what}: stopped {:?}", case.stopped);
+        assert!(case.status.success(), "{what}: the helper {}", case.status);
+        let expected = format!("outcome Exited({PROGRAM_CODE}) false false");
+        assert_eq!(case.report.outcome.as_deref(), Some(expected.as_str()), "{what}: {:?}", case.report);
+        assert!(case.report.done, "{what}");
+        assert_eq!(case.stale_cgroups, Vec::<PathBuf>::new(), "{what}: cgroups left");
+        assert!(case.orphans.is_empty(), "{what}: processes left: {:?}", case.orphans);
+    });
 }
 
 /// The supervisor stopped at each of its stages, or the program's process at each
@@ -704,33 +713,28 @@ fn a_stopped_supervisor_or_program_resumed_finishes_the_spawn() {
 fn a_supervisor_killed_while_it_or_the_program_is_stopped_leaves_nothing() {
     require_root!();
     let _serial = common::serial();
-    for who in [Who::Supervisor, Who::Program] {
-        let prefix = format!("stop-{}", format!("{who:?}").to_lowercase());
-        every_case(who, &prefix, |stage, fault, net| {
-            // `run_case` checks that every process the helper left ends, and that
-            // the host's mounts, interfaces and the helper's locks are as before.
-            let case = run_case_with(Some(fault), net, Some(OnStop::KillSupervisor));
-            println!("{} stopped {:?}", case.summary(), case.stopped);
-            let what = &case.fault;
-            let r = &case.report;
-            if case.stopped.is_none() {
-                assert!(stage == "network" && !net, "{what}: nothing stopped");
-                assert!(case.status.success() && r.done, "{what}: the helper {}", case.status);
-                return;
-            }
-            use std::os::unix::process::ExitStatusExt;
-            assert_eq!(case.status.signal(), Some(libc::SIGKILL), "{what}: the helper {}", case.status);
-            assert!(r.outcome.is_none() && !r.done, "{what}: {r:?}");
-            if let Some(stopped) = case.stopped {
-                assert_pid_gone(stopped);
-            }
-            let next = run_case(None, false);
-            assert!(next.status.success(), "{what}: the next supervisor: {}", next.status);
-            assert_eq!(cgroups_of(r.pid), Vec::<PathBuf>::new(), "{what}: the next start left the cgroups");
-            assert_eq!(case.stale_net_leases.is_some(), net, "{what}: address leases left");
-            case.collect_net_leases();
-        });
-    }
+    // `run_case_with` checks that every process the helper left ends, and that the
+    // host's mounts, interfaces and the helper's locks are as before.
+    every_stop_case(OnStop::KillSupervisor, |stage, net, case| {
+        let what = &case.fault;
+        let r = &case.report;
+        if case.stopped.is_none() {
+            assert!(stage == "network" && !net, "{what}: nothing stopped");
+            assert!(case.status.success() && r.done, "{what}: the helper {}", case.status);
+            return;
+        }
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(case.status.signal(), Some(libc::SIGKILL), "{what}: the helper {}", case.status);
+        assert!(r.outcome.is_none() && !r.done, "{what}: {r:?}");
+        if let Some(stopped) = case.stopped {
+            assert_pid_gone(stopped);
+        }
+        let next = run_case(None, false);
+        assert!(next.status.success(), "{what}: the next supervisor: {}", next.status);
+        assert_eq!(cgroups_of(r.pid), Vec::<PathBuf>::new(), "{what}: the next start left the cgroups");
+        assert_eq!(case.stale_net_leases.is_some(), net, "{what}: address leases left");
+        case.collect_net_leases();
+    });
 }
 
 /// `contain exec`'s case: a program run in a persistent sandbox by another
