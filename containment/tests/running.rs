@@ -2,7 +2,7 @@
 //! with `Running::command`, `stop`, named state and what is left after. They need
 //! root; without it they are skipped, unless `CONTAINMENT_MUST_WORK=1`.
 //!
-//! Every test names its sandbox uniquely (`ctmtest-<tag>-<pid>-<n>`) and holds a
+//! Every test names its sandbox uniquely (`ctmtest-<tag>-<pid>-<run>-<n>`) and holds a
 //! [`Cleanup`] guard, so that a failed assertion still stops what it started.
 //! Programs run in the sandboxes get pipes or `/dev/null`, never the harness's
 //! descriptors.

@@ -75,10 +75,18 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// A unique name for this process: `ctmtest-<tag>-<pid>-<counter>`.
+/// A unique name for this process: `ctmtest-<tag>-<pid>-<run>-<counter>`, where
+/// `<run>` comes from the clock when the process first asked: a test binary in a
+/// fresh qemu guest gets the same pid every time, and a guest killed mid-test
+/// leaves its directories in the /tmp it shares with the host.
 pub fn unique_name(tag: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!("ctmtest-{tag}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    static RUN: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        now.as_nanos() as u32
+    });
+    format!("ctmtest-{tag}-{}-{run:08x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A unique path under `/tmp` (nothing is created).
@@ -93,7 +101,7 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    /// Creates `/tmp/ctmtest-<tag>-<pid>-<n>`.
+    /// Creates `/tmp/ctmtest-<tag>-<pid>-<run>-<n>`.
     pub fn new(tag: &str) -> TempDir {
         TempDir::at(unique_tmp_path(tag))
     }
